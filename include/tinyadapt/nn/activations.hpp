@@ -1,0 +1,92 @@
+// Element-wise activations. All run in place on the previous layer's output.
+//
+// ReLU and LeakyReLU keep one bit per element for backward (32x less memory
+// than keeping the tensor); Sigmoid and Tanh keep their output, from which
+// their derivative follows.
+#pragma once
+#include <cmath>
+
+#include "layer.hpp"
+
+namespace tinyadapt {
+
+// y = x > 0 ? x : slope * x, slope = Num / Den.
+template <class In, std::size_t Num, std::size_t Den>
+struct PiecewiseLinearLayer : detail::NoParams {
+  using input_shape = In;
+  using output_shape = In;
+  static constexpr std::size_t n = In::size;
+  static constexpr bool in_place = true;
+  static constexpr std::size_t state_bytes = (n + 7) / 8;
+  static constexpr float slope = static_cast<float>(Num) / static_cast<float>(Den);
+
+  void forward(const float*, const float* x, float* y, unsigned char* mask) const noexcept {
+    for (std::size_t i = 0; i < state_bytes; ++i) mask[i] = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool pos = x[i] > 0.0f;
+      mask[i / 8] = static_cast<unsigned char>(mask[i / 8] | (pos ? 1u << (i % 8) : 0u));
+      y[i] = pos ? x[i] : slope * x[i];
+    }
+  }
+  void backward(const float*, const float*, const float*, const unsigned char* mask, const float* dy, float* dx, float*,
+                float) const noexcept {
+    if (!dx) return;
+    for (std::size_t i = 0; i < n; ++i) dx[i] = ((mask[i / 8] >> (i % 8)) & 1u) ? dy[i] : slope * dy[i];
+  }
+};
+
+// y = f(y_in) with f' expressed through the output y.
+template <class In, class Fn>
+struct OutputActivationLayer : detail::NoParams {
+  using input_shape = In;
+  using output_shape = In;
+  static constexpr bool in_place = true;
+  static constexpr bool keeps_output = true;
+
+  void forward(const float*, const float* x, float* y, unsigned char*) const noexcept {
+    for (std::size_t i = 0; i < In::size; ++i) y[i] = Fn::f(x[i]);
+  }
+  void backward(const float*, const float*, const float* y, const unsigned char*, const float* dy, float* dx, float*,
+                float) const noexcept {
+    if (!dx) return;
+    for (std::size_t i = 0; i < In::size; ++i) dx[i] = dy[i] * Fn::df_from_y(y[i]);
+  }
+};
+
+namespace detail {
+struct SigmoidFn {
+  static float f(float x) noexcept {
+    // Two branches keep exp() from overflowing for large |x|.
+    if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
+    const float e = std::exp(x);
+    return e / (1.0f + e);
+  }
+  static float df_from_y(float y) noexcept { return y * (1.0f - y); }
+};
+struct TanhFn {
+  static float f(float x) noexcept { return std::tanh(x); }
+  static float df_from_y(float y) noexcept { return 1.0f - y * y; }
+};
+}  // namespace detail
+
+struct ReLU {
+  template <class In>
+  using bind = PiecewiseLinearLayer<In, 0, 1>;
+};
+// LeakyReLU with slope Num/Den for x < 0 (default 0.01, PyTorch's default).
+template <std::size_t Num = 1, std::size_t Den = 100>
+struct LeakyReLU {
+  static_assert(Den > 0, "LeakyReLU slope needs a non-zero denominator");
+  template <class In>
+  using bind = PiecewiseLinearLayer<In, Num, Den>;
+};
+struct Sigmoid {
+  template <class In>
+  using bind = OutputActivationLayer<In, detail::SigmoidFn>;
+};
+struct Tanh {
+  template <class In>
+  using bind = OutputActivationLayer<In, detail::TanhFn>;
+};
+
+}  // namespace tinyadapt

@@ -1,0 +1,53 @@
+// Average pooling over H x W x C; needs nothing from the forward pass.
+#pragma once
+#include "../kernels/kernels.hpp"
+#include "layer.hpp"
+
+namespace tinyadapt {
+
+template <std::size_t H, std::size_t W, std::size_t C, std::size_t K, std::size_t S>
+struct AvgPool2DLayer : detail::NoParams {
+  static constexpr std::size_t OH = (H - K) / S + 1;
+  static constexpr std::size_t OW = (W - K) / S + 1;
+  using input_shape = Shape<H, W, C>;
+  using output_shape = Shape<OH, OW, C>;
+  static constexpr bool in_place = false;
+  static constexpr float scale = 1.0f / static_cast<float>(K * K);
+
+  void forward(const float*, const float* x, float* y, unsigned char*) const noexcept {
+    for (std::size_t oy = 0; oy < OH; ++oy)
+      for (std::size_t ox = 0; ox < OW; ++ox) {
+        float* yp = y + (oy * OW + ox) * C;
+        kernels::zero(yp, C);
+        for (std::size_t ky = 0; ky < K; ++ky)
+          for (std::size_t kx = 0; kx < K; ++kx) kernels::axpy(yp, x + ((oy * S + ky) * W + ox * S + kx) * C, scale, C);
+      }
+  }
+
+  void backward(const float*, const float*, const float*, const unsigned char*, const float* dy, float* dx, float*,
+                float) const noexcept {
+    if (!dx) return;
+    kernels::zero(dx, H * W * C);
+    for (std::size_t oy = 0; oy < OH; ++oy)
+      for (std::size_t ox = 0; ox < OW; ++ox)
+        for (std::size_t ky = 0; ky < K; ++ky)
+          for (std::size_t kx = 0; kx < K; ++kx)
+            kernels::axpy(dx + ((oy * S + ky) * W + ox * S + kx) * C, dy + (oy * OW + ox) * C, scale, C);
+  }
+};
+
+// AvgPool2D<Size, Stride = Size> (floor mode).
+template <std::size_t Size, std::size_t Stride = Size>
+struct AvgPool2D {
+  static_assert(Size > 0 && Stride > 0, "AvgPool2D needs a window and stride of at least 1");
+  template <class In>
+  struct bind_check {
+    static_assert(In::rank == 3, "AvgPool2D needs an image input of shape H x W x C");
+    static_assert(In::dim(0) >= Size && In::dim(1) >= Size, "AvgPool2D window is larger than its input");
+    using type = AvgPool2DLayer<In::dim(0), In::dim(1), In::dim(2), Size, Stride>;
+  };
+  template <class In>
+  using bind = typename bind_check<In>::type;
+};
+
+}  // namespace tinyadapt

@@ -1,0 +1,110 @@
+// 2-D convolution over H x W x C inputs, weights stored [kh][kw][in_c][out_c].
+//
+// With channel-last data a kernel row of the input patch, in[iy][ix0..ix1][:],
+// is contiguous and meets a contiguous block of weight rows, so every product
+// is one of the shared kernels: forward y_pix += Wblkᵀ x_row (gemv_t), input
+// gradient dx_row += Wblk dy_pix (gemv), weight gradient Wblk += x_row dy_pixᵀ
+// (rank1). Padding is handled by clipping the kernel window, not by copies.
+#pragma once
+#include "../kernels/kernels.hpp"
+#include "layer.hpp"
+#include "padding.hpp"
+
+namespace tinyadapt {
+
+namespace detail {
+template <std::size_t H, std::size_t W, std::size_t C, std::size_t F, std::size_t KH, std::size_t KW,
+          std::size_t SH, std::size_t SW, Padding P>
+struct ConvCore {
+  static constexpr std::size_t OH = conv_out(H, KH, SH, P);
+  static constexpr std::size_t OW = conv_out(W, KW, SW, P);
+  static constexpr std::size_t PT = conv_pad_before(H, KH, SH, P);
+  static constexpr std::size_t PL = conv_pad_before(W, KW, SW, P);
+  static constexpr std::size_t weight_count = KH * KW * C * F;
+  static constexpr std::size_t bias_count = F;
+  static constexpr std::size_t fan_in = KH * KW * C;
+  static constexpr std::size_t fan_out = KH * KW * F;
+  static constexpr std::size_t macs = OH * OW * KH * KW * C * F;  // padding included (upper bound)
+  static constexpr bool trainable = true;
+  static constexpr bool in_place = false;
+  static constexpr bool keeps_input = true;  // dW = sum x_patch dyᵀ
+  static constexpr bool keeps_output = false;
+  static constexpr std::size_t state_bytes = 0;
+
+  // Calls f(x_offset, w_offset, length) for every clipped kernel row of output pixel (oy, ox).
+  template <class Fn>
+  static TINYADAPT_ALWAYS_INLINE void for_each_row(std::size_t oy, std::size_t ox, Fn&& f) noexcept {
+    const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * SH) - static_cast<std::ptrdiff_t>(PT);
+    const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PL);
+    const std::size_t kx0 = ix0 < 0 ? static_cast<std::size_t>(-ix0) : 0;
+    const std::ptrdiff_t room = static_cast<std::ptrdiff_t>(W) - ix0;  // columns left of the right edge
+    const std::size_t kx1 = room < static_cast<std::ptrdiff_t>(KW) ? static_cast<std::size_t>(room) : KW;
+    for (std::size_t ky = 0; ky < KH; ++ky) {
+      const std::ptrdiff_t iy = iy0 + static_cast<std::ptrdiff_t>(ky);
+      if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(H)) continue;
+      const std::size_t xo = (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix0 + static_cast<std::ptrdiff_t>(kx0))) * C;
+      f(xo, (ky * KW + kx0) * C * F, (kx1 - kx0) * C);
+    }
+  }
+
+  void forward(const float* p, const float* x, float* y, unsigned char*) const noexcept {
+    const float* b = p + weight_count;
+    for (std::size_t oy = 0; oy < OH; ++oy)
+      for (std::size_t ox = 0; ox < OW; ++ox) {
+        float* yp = y + (oy * OW + ox) * F;
+        kernels::copy(yp, b, F);
+        for_each_row(oy, ox, [&](std::size_t xo, std::size_t wo, std::size_t len) {
+          kernels::gemv_t(p + wo, x + xo, yp, len, F);
+        });
+      }
+  }
+
+  void backward(const float* p, const float* x, const float*, const unsigned char*, const float* dy, float* dx,
+                float* dp, float dp_scale) const noexcept {
+    if (dx) {
+      kernels::zero(dx, H * W * C);
+      for (std::size_t oy = 0; oy < OH; ++oy)
+        for (std::size_t ox = 0; ox < OW; ++ox) {
+          const float* g = dy + (oy * OW + ox) * F;
+          for_each_row(oy, ox, [&](std::size_t xo, std::size_t wo, std::size_t len) {
+            kernels::gemv(p + wo, g, dx + xo, len, F);
+          });
+        }
+    }
+    if (dp) {
+      for (std::size_t oy = 0; oy < OH; ++oy)
+        for (std::size_t ox = 0; ox < OW; ++ox) {
+          const float* g = dy + (oy * OW + ox) * F;
+          kernels::axpy(dp + weight_count, g, dp_scale, F);
+          for_each_row(oy, ox, [&](std::size_t xo, std::size_t wo, std::size_t len) {
+            kernels::rank1(dp + wo, x + xo, g, dp_scale, len, F);
+          });
+        }
+    }
+  }
+};
+}  // namespace detail
+
+template <std::size_t H, std::size_t W, std::size_t C, std::size_t F, std::size_t K, std::size_t S, Padding P>
+struct Conv2DLayer : detail::ConvCore<H, W, C, F, K, K, S, S, P> {
+  using core = detail::ConvCore<H, W, C, F, K, K, S, S, P>;
+  using input_shape = Shape<H, W, C>;
+  using output_shape = Shape<core::OH, core::OW, F>;
+};
+
+// Conv2D<Filters, Kernel, Stride, Padding>: square kernel over an H x W x C image.
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, Padding Pad = Padding::valid>
+struct Conv2D {
+  static_assert(Filters > 0 && Kernel > 0 && Stride > 0, "Conv2D needs filters, kernel size and stride of at least 1");
+  template <class In>
+  struct bind_check {
+    static_assert(In::rank == 3, "Conv2D needs an image input of shape H x W x C (use Input<H, W, C>)");
+    static_assert(Pad == Padding::same || (In::dim(0) >= Kernel && In::dim(1) >= Kernel),
+                  "Conv2D kernel is larger than its input with valid padding");
+    using type = Conv2DLayer<In::dim(0), In::dim(1), In::dim(2), Filters, Kernel, Stride, Pad>;
+  };
+  template <class In>
+  using bind = typename bind_check<In>::type;
+};
+
+}  // namespace tinyadapt

@@ -1,0 +1,75 @@
+// Losses. Each computes the loss of one sample and, in the same pass, writes
+// dLoss/dOutput (grad may alias output). evaluate() returns the loss only.
+// check() rejects targets a loss cannot use (NaN targets, out-of-range labels).
+#pragma once
+#include <cmath>
+#include <cstddef>
+
+#include "../core/finite.hpp"
+#include "../core/status.hpp"
+
+namespace tinyadapt {
+
+// Mean squared error over the outputs: mean((y - t)^2), as torch.nn.MSELoss.
+struct MSE {
+  using target_type = const float*;
+  static Status check(const float* t, std::size_t n) noexcept {
+    return all_finite(t, n) ? Status::ok : Status::non_finite_target;
+  }
+  static float value_and_grad(const float* y, const float* t, float* grad, std::size_t n) noexcept {
+    const float inv = 1.0f / static_cast<float>(n);
+    float loss = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float d = y[i] - t[i];
+      loss += d * d;
+      if (grad) grad[i] = 2.0f * d * inv;
+    }
+    return loss * inv;
+  }
+};
+
+// Softmax + cross-entropy on logits with an integer label, fused: the gradient
+// is softmax(z) - onehot and log-sum-exp keeps it finite for large logits.
+struct SoftmaxCrossEntropy {
+  using target_type = unsigned;
+  static Status check(unsigned label, std::size_t n) noexcept { return label < n ? Status::ok : Status::bad_label; }
+  static float value_and_grad(const float* z, unsigned label, float* grad, std::size_t n) noexcept {
+    float m = z[0];
+    for (std::size_t i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
+    float sum = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) sum += std::exp(z[i] - m);
+    const float log_sum = std::log(sum);
+    const float loss = log_sum - (z[label] - m);
+    if (grad) {
+      const float inv = 1.0f / sum;
+      for (std::size_t i = 0; i < n; ++i) grad[i] = std::exp(z[i] - m) * inv - (i == label ? 1.0f : 0.0f);
+    }
+    return loss;
+  }
+};
+
+// Binary cross-entropy on probabilities (after a Sigmoid), mean over outputs,
+// as torch.nn.BCELoss: each log is clamped at -100 so p = 0 or 1 stays finite.
+struct BinaryCrossEntropy {
+  using target_type = const float*;
+  static Status check(const float* t, std::size_t n) noexcept {
+    return all_finite(t, n) ? Status::ok : Status::non_finite_target;
+  }
+  static float value_and_grad(const float* p, const float* t, float* grad, std::size_t n) noexcept {
+    constexpr float eps = 1e-12f;
+    const float inv = 1.0f / static_cast<float>(n);
+    float loss = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float lp = std::fmax(std::log(p[i]), -100.0f);
+      const float lq = std::fmax(std::log(1.0f - p[i]), -100.0f);
+      loss -= t[i] * lp + (1.0f - t[i]) * lq;
+      if (grad) {
+        const float denom = std::fmax(p[i] * (1.0f - p[i]), eps);
+        grad[i] = (p[i] - t[i]) / denom * inv;
+      }
+    }
+    return loss * inv;
+  }
+};
+
+}  // namespace tinyadapt

@@ -1,0 +1,67 @@
+// Max pooling over H x W x C. Backward needs only where each maximum came
+// from: one byte per output (the window position), not the input tensor.
+#pragma once
+#include "../kernels/kernels.hpp"
+#include "layer.hpp"
+
+namespace tinyadapt {
+
+template <std::size_t H, std::size_t W, std::size_t C, std::size_t K, std::size_t S>
+struct MaxPool2DLayer : detail::NoParams {
+  static constexpr std::size_t OH = (H - K) / S + 1;
+  static constexpr std::size_t OW = (W - K) / S + 1;
+  using input_shape = Shape<H, W, C>;
+  using output_shape = Shape<OH, OW, C>;
+  static_assert(K * K <= 256, "MaxPool2D windows are limited to 256 elements (argmax is stored in a byte)");
+  static constexpr bool in_place = false;
+  static constexpr std::size_t state_bytes = OH * OW * C;
+
+  void forward(const float*, const float* x, float* y, unsigned char* argmax) const noexcept {
+    for (std::size_t oy = 0; oy < OH; ++oy)
+      for (std::size_t ox = 0; ox < OW; ++ox)
+        for (std::size_t c = 0; c < C; ++c) {
+          const std::size_t o = (oy * OW + ox) * C + c;
+          float best = x[((oy * S) * W + ox * S) * C + c];
+          unsigned char arg = 0;
+          for (std::size_t ky = 0; ky < K; ++ky)
+            for (std::size_t kx = 0; kx < K; ++kx) {
+              const float v = x[((oy * S + ky) * W + ox * S + kx) * C + c];
+              if (v > best) {
+                best = v;
+                arg = static_cast<unsigned char>(ky * K + kx);
+              }
+            }
+          y[o] = best;
+          argmax[o] = arg;
+        }
+  }
+
+  void backward(const float*, const float*, const float*, const unsigned char* argmax, const float* dy, float* dx,
+                float*, float) const noexcept {
+    if (!dx) return;
+    kernels::zero(dx, H * W * C);
+    for (std::size_t oy = 0; oy < OH; ++oy)
+      for (std::size_t ox = 0; ox < OW; ++ox)
+        for (std::size_t c = 0; c < C; ++c) {
+          const std::size_t o = (oy * OW + ox) * C + c;
+          const std::size_t ky = argmax[o] / K, kx = argmax[o] % K;
+          dx[((oy * S + ky) * W + ox * S + kx) * C + c] += dy[o];
+        }
+  }
+};
+
+// MaxPool2D<Size, Stride = Size> (floor mode: a partial window at the edge is dropped).
+template <std::size_t Size, std::size_t Stride = Size>
+struct MaxPool2D {
+  static_assert(Size > 0 && Stride > 0, "MaxPool2D needs a window and stride of at least 1");
+  template <class In>
+  struct bind_check {
+    static_assert(In::rank == 3, "MaxPool2D needs an image input of shape H x W x C");
+    static_assert(In::dim(0) >= Size && In::dim(1) >= Size, "MaxPool2D window is larger than its input");
+    using type = MaxPool2DLayer<In::dim(0), In::dim(1), In::dim(2), Size, Stride>;
+  };
+  template <class In>
+  using bind = typename bind_check<In>::type;
+};
+
+}  // namespace tinyadapt

@@ -1,0 +1,33 @@
+// tinyadapt: train, adapt and keep learning on a microcontroller.
+// Umbrella header; each part can also be included on its own.
+#pragma once
+
+#include "config.hpp"
+#include "core/finite.hpp"
+#include "core/rng.hpp"
+#include "core/shape.hpp"
+#include "core/span.hpp"
+#include "core/status.hpp"
+#include "core/tensor.hpp"
+#include "kernels/kernels.hpp"
+#include "nn/activations.hpp"
+#include "nn/avg_pool2d.hpp"
+#include "nn/conv1d.hpp"
+#include "nn/conv2d.hpp"
+#include "nn/dense.hpp"
+#include "nn/depthwise_conv2d.hpp"
+#include "nn/flatten.hpp"
+#include "nn/frozen.hpp"
+#include "nn/global_avg_pool.hpp"
+#include "nn/losses.hpp"
+#include "nn/max_pool2d.hpp"
+#include "nn/memory.hpp"
+#include "nn/sequential.hpp"
+#include "nn/softmax.hpp"
+#include "nn/train.hpp"
+#include "optim/adam.hpp"
+#include "optim/schedule.hpp"
+#include "optim/sgd.hpp"
+#include "optim/sgd_momentum.hpp"
+#include "version.hpp"
+
