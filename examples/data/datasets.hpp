@@ -215,4 +215,27 @@ inline std::vector<std::size_t> shuffled_indices(std::size_t n, std::uint64_t se
   return idx;
 }
 
+// Seeded stratified split: in each class, a shuffled train_fraction of its
+// samples goes to train and the rest to test (the protocols' alternative to
+// the fixed digits split).
+inline void split_stratified(const Dataset& all_samples, Dataset& train, Dataset& test, double train_fraction,
+                             std::uint64_t seed) {
+  train = Dataset{all_samples.features, {}, {}};
+  test = Dataset{all_samples.features, {}, {}};
+  for (unsigned c = 0; c < 256; ++c) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < all_samples.size(); ++i)
+      if (all_samples.y[i] == c) idx.push_back(i);
+    if (idx.empty()) continue;
+    shuffle(idx, seed + c);
+    const auto n_train = static_cast<std::size_t>(static_cast<double>(idx.size()) * train_fraction + 0.5);
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      Dataset& d = k < n_train ? train : test;
+      const float* x = all_samples.sample(idx[k]);
+      d.x.insert(d.x.end(), x, x + all_samples.features);
+      d.y.push_back(all_samples.y[idx[k]]);
+    }
+  }
+}
+
 }  // namespace data

@@ -126,13 +126,14 @@ float accuracy(Net& net, std::size_t n, SampleFn&& sample) noexcept {
   return n ? static_cast<float>(right) / static_cast<float>(n) : 0.0f;
 }
 
-// Memory of training Net with Opt: the network object plus optimizer state and
-// gradient memory.
+// Memory of training Net with Opt: the network object plus the optimizer
+// object (its gradient slice, its state and hyper-parameters); total() equals
+// sizeof(Net) + sizeof(Opt).
 template <class Net, class Opt>
 constexpr MemoryReport training_memory() noexcept {
   MemoryReport r = Net::memory();
   r.gradients = Opt::gradient_floats * sizeof(float);
-  r.optimizer_state = Opt::state_floats * sizeof(float);
+  r.optimizer_state = sizeof(Opt) - r.gradients;
   return r;
 }
 
