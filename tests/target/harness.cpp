@@ -80,6 +80,11 @@ bool report(const Result& r, unsigned flags, const char* macro, const char* expr
 
 void abort_test_case() { longjmp(test_case_exit, 1); }
 
+// setjmp lives in its own frame, with no locals to clobber.
+static __attribute__((noinline)) void run(void (*fn)()) {
+  if (setjmp(test_case_exit) == 0) fn();
+}
+
 }  // namespace harness
 
 int main(int argc, char** argv) {
@@ -93,7 +98,7 @@ int main(int argc, char** argv) {
     if (!selected(*t, pattern)) continue;
     ++cases;
     const uint32_t failed_before = failed_checks;
-    if (setjmp(test_case_exit) == 0) t->fn();
+    run(t->fn);
     if (failed_checks != failed_before) {
       ++failed_cases;
       board::print("test case FAILED: \"");
