@@ -11,6 +11,12 @@ using testsupport::rel_error;
 namespace {
 
 constexpr float tol = 1e-5f;
+// The input gradient goes through every layer's backward pass. For W3 its
+// float32 rounding error reaches ~2.5e-7 of the tensor's largest entry when
+// a*b+c is contracted to a fused multiply-add (arm-none-eabi-g++ default;
+// 7.5e-6 relative without), which is 2.5e-5 relative to the 1% floor of
+// rel_error.
+constexpr float tol_input_grad = 5e-5f;
 
 template <class Net, class Loss, std::size_t P, std::size_t I, std::size_t O>
 void check_case(const float (&params)[P], const float (&input)[I], typename Loss::target_type target,
@@ -35,7 +41,7 @@ void check_case(const float (&params)[P], const float (&input)[I], typename Loss
   float dx[I];
   net.backward(input, acc, dx);
   CHECK(rel_error(acc.gradient(), param_grad, P) < tol);
-  CHECK(rel_error(dx, input_grad, I) < tol);
+  CHECK(rel_error(dx, input_grad, I) < tol_input_grad);
 
   // One plain SGD step, fused into backward.
   ta::SGD<Net> sgd(lr);
