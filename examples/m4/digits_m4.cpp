@@ -93,7 +93,8 @@ int main() {
   const float accuracy = test_accuracy();
   print_accuracy("final test accuracy ", accuracy);
 
-  // Costs, measured after training (lr is 0 by now, so the weights stay).
+  // Costs, measured after training, of steps at the initial learning rate.
+  sgd.lr = 0.1f;
   load(ds::train_x, x);
   const unsigned label = ds::train_y[0];
   m4::print_instructions([&] { (void)ta::train_step<ta::SoftmaxCrossEntropy>(net, sgd, x, label); },
