@@ -54,6 +54,41 @@
   TA_M4_FMA_ACC(acc, n0, x0) TA_M4_FMA_ACC(acc, n1, x1) TA_M4_FMA_ACC(acc, n2, x2) TA_M4_FMA_ACC(acc, n3, x3) \
   TA_M4_FMA_ACC(acc, n4, x4) TA_M4_FMA_ACC(acc, n5, x5) TA_M4_FMA_ACC(acc, n6, x6) TA_M4_FMA_ACC(acc, n7, x7)
 
+// Blocks of 4 consecutive s-registers, and 4-wide steps.
+#define TA_M4_R4_4 4, 5, 6, 7
+#define TA_M4_R4_8 8, 9, 10, 11
+#define TA_M4_R4_12 12, 13, 14, 15
+#define TA_M4_R4_16 16, 17, 18, 19
+#define TA_M4_R4_20 20, 21, 22, 23
+#define TA_M4_R4_24 24, 25, 26, 27
+#define TA_M4_R4_28 28, 29, 30, 31
+#define TA_M4_AXPY4(D, N, m) TA_M4_AXPY4_(D, N, m)
+#define TA_M4_AXPY4_(d0, d1, d2, d3, n0, n1, n2, n3, m) \
+  TA_M4_FMA(d0, n0, m) TA_M4_FMA(d1, n1, m) TA_M4_FMA(d2, n2, m) TA_M4_FMA(d3, n3, m)
+#define TA_M4_DOT4(acc, N, X) TA_M4_DOT4_(acc, N, X)
+#define TA_M4_DOT4_(acc, n0, n1, n2, n3, x0, x1, x2, x3) \
+  TA_M4_FMA_ACC(acc, n0, x0) TA_M4_FMA_ACC(acc, n1, x1) TA_M4_FMA_ACC(acc, n2, x2) TA_M4_FMA_ACC(acc, n3, x3)
+
+// s<d> *= m for 8 consecutive registers.
+#define TA_M4_MUL(d, m) "vmul.f32 s" #d ", s" #d ", " m "\n\t"
+#define TA_M4_SCALE8(D, m) TA_M4_SCALE8_(D, m)
+#define TA_M4_SCALE8_(d0, d1, d2, d3, d4, d5, d6, d7, m) \
+  TA_M4_MUL(d0, m) TA_M4_MUL(d1, m) TA_M4_MUL(d2, m) TA_M4_MUL(d3, m) TA_M4_MUL(d4, m) TA_M4_MUL(d5, m) \
+  TA_M4_MUL(d6, m) TA_M4_MUL(d7, m)
+
+// Three contiguous rows of 16 floats (48) as four loads of 12 into s4-s15,
+// against a 16-float vector in s16-s31 and three row scalars in s0-s2.
+// OP(b, v, r) is one 4-wide step between s<b>.. (the loaded matrix), s<v>..
+// (the vector, columns v-16..v-13) and s<r> (row r); LD/ST load/store s4-s15.
+#define TA_M4_ROWS3_C16(LD, ST, OP)                \
+  LD OP(4, 16, 0) OP(8, 20, 0) OP(12, 24, 0) ST \
+  LD OP(4, 28, 0) OP(8, 16, 1) OP(12, 20, 1) ST \
+  LD OP(4, 24, 1) OP(8, 28, 1) OP(12, 16, 2) ST \
+  LD OP(4, 20, 2) OP(8, 24, 2) OP(12, 28, 2) ST
+#define TA_M4_OP_GEMV_T(b, v, r) TA_M4_AXPY4(TA_M4_R4_##v, TA_M4_R4_##b, "s" #r)  // y[v] += A[b] x[r]
+#define TA_M4_OP_GEMV(b, v, r) TA_M4_DOT4("s" #r, TA_M4_R4_##b, TA_M4_R4_##v)     // y[r] += A[b] . x[v]
+#define TA_M4_OP_RANK1(b, v, r) TA_M4_AXPY4(TA_M4_R4_##b, TA_M4_R4_##v, "s" #r)   // A[b] += (s v)[v] u[r]
+
 #define TA_M4_CLOBBER_S0_7 "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"
 #define TA_M4_CLOBBER_S8_15 "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15"
 #define TA_M4_CLOBBER_S16_23 "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23"
@@ -191,6 +226,304 @@ TINYADAPT_ALWAYS_INLINE void rank1_rows4_c8(float* a0, float* a1, float* a2, flo
       : "memory", TA_M4_CLOBBER_S0_3, TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S24_31);
 }
 
+// ---- contiguous rows of 16 columns (a convolution's kernel row against 16
+// filters). The vector of 16 stays in s16-s31 for the whole call; rows go
+// three at a time (48 floats = four 12-register loads), the rest one by one.
+// When rows % 3 == 0 (known after inlining) the remainder code is left out.
+
+#define TA_M4_CLOBBER_ALL \
+  TA_M4_CLOBBER_S0_7, TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S16_23, TA_M4_CLOBBER_S24_31
+#define TA_M4_LOOP3 "subs %[n3], %[n3], #1\n\t" "bne 1b\n\t"
+#define TA_M4_SKIP3 "cmp %[n3], #0\n\t" "beq 2f\n\t"
+#define TA_M4_LOOP1 "subs %[nr], %[nr], #1\n\t" "bne 2b\n\t"
+
+// y[0..16) += A^T x, A: rows x 16.
+TINYADAPT_ALWAYS_INLINE void gemv_t_c16(const float* a, const float* x, float* y, size_t rows) noexcept {
+  size_t n3 = rows / 3, nr = rows % 3;
+#define TA_M4_BODY3 "vldmia %[x]!, {s0-s2}\n\t" TA_M4_ROWS3_C16("vldmia %[a]!, {s4-s15}\n\t", "", TA_M4_OP_GEMV_T)
+#define TA_M4_BODY1                                                         \
+  "vldmia %[x]!, {s0}\n\t"                                                  \
+  "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_4, "s0") \
+  "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_4, "s0")
+  if (nr == 0) {
+    __asm__ __volatile__("vldmia %[y], {s16-s31}\n\t"
+                         "1:\n\t" TA_M4_BODY3 TA_M4_LOOP3
+                         "vstmia %[y], {s16-s31}\n\t"
+                         : [a] "+r"(a), [x] "+r"(x), [n3] "+r"(n3)
+                         : [y] "r"(y)
+                         : "cc", "memory", TA_M4_CLOBBER_ALL);
+  } else {
+    __asm__ __volatile__("vldmia %[y], {s16-s31}\n\t" TA_M4_SKIP3
+                         "1:\n\t" TA_M4_BODY3 TA_M4_LOOP3
+                         "2:\n\t" TA_M4_BODY1 TA_M4_LOOP1
+                         "vstmia %[y], {s16-s31}\n\t"
+                         : [a] "+r"(a), [x] "+r"(x), [n3] "+r"(n3), [nr] "+r"(nr)
+                         : [y] "r"(y)
+                         : "cc", "memory", TA_M4_CLOBBER_ALL);
+  }
+#undef TA_M4_BODY3
+#undef TA_M4_BODY1
+}
+
+// y[0..rows) += A x, A: rows x 16.
+TINYADAPT_ALWAYS_INLINE void gemv_c16(const float* a, const float* x, float* y, size_t rows) noexcept {
+  size_t n3 = rows / 3, nr = rows % 3;
+#define TA_M4_BODY3                                                                   \
+  "vldmia %[y], {s0-s2}\n\t" TA_M4_ROWS3_C16("vldmia %[a]!, {s4-s15}\n\t", "", TA_M4_OP_GEMV) \
+  "vstmia %[y]!, {s0-s2}\n\t"
+#define TA_M4_BODY1                                                           \
+  "vldr s0, [%[y]]\n\t"                                                       \
+  "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s0", TA_M4_R8_4, TA_M4_R8_16) \
+  "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s0", TA_M4_R8_4, TA_M4_R8_24) \
+  "vstmia %[y]!, {s0}\n\t"
+  if (nr == 0) {
+    __asm__ __volatile__("vldmia %[x], {s16-s31}\n\t"
+                         "1:\n\t" TA_M4_BODY3 TA_M4_LOOP3
+                         : [a] "+r"(a), [y] "+r"(y), [n3] "+r"(n3)
+                         : [x] "r"(x)
+                         : "cc", "memory", TA_M4_CLOBBER_ALL);
+  } else {
+    __asm__ __volatile__("vldmia %[x], {s16-s31}\n\t" TA_M4_SKIP3
+                         "1:\n\t" TA_M4_BODY3 TA_M4_LOOP3
+                         "2:\n\t" TA_M4_BODY1 TA_M4_LOOP1
+                         : [a] "+r"(a), [y] "+r"(y), [n3] "+r"(n3), [nr] "+r"(nr)
+                         : [x] "r"(x)
+                         : "cc", "memory", TA_M4_CLOBBER_ALL);
+  }
+#undef TA_M4_BODY3
+#undef TA_M4_BODY1
+}
+
+// A += s u v^T, A: rows x 16. s*v is formed once (16 VMUL) and kept in
+// s16-s31; s sits in s3, the one register the asm leaves free.
+TINYADAPT_ALWAYS_INLINE void rank1_c16(float* a, const float* u, const float* v, float s, size_t rows) noexcept {
+  size_t n3 = rows / 3, nr = rows % 3;
+#define TA_M4_PRO                                                              \
+  "vldmia %[v], {s16-s31}\n\t" TA_M4_SCALE8(TA_M4_R8_16, "%[s]") TA_M4_SCALE8(TA_M4_R8_24, "%[s]")
+#define TA_M4_BODY3 \
+  "vldmia %[u]!, {s0-s2}\n\t" TA_M4_ROWS3_C16("vldmia %[a], {s4-s15}\n\t", "vstmia %[a]!, {s4-s15}\n\t", TA_M4_OP_RANK1)
+#define TA_M4_BODY1                                                                                 \
+  "vldmia %[u]!, {s0}\n\t"                                                                          \
+  "vldmia %[a], {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_4, TA_M4_R8_16, "s0") "vstmia %[a]!, {s4-s11}\n\t" \
+  "vldmia %[a], {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_4, TA_M4_R8_24, "s0") "vstmia %[a]!, {s4-s11}\n\t"
+#define TA_M4_CLOBBER_NOT_S3 "s0", "s1", "s2", "s4", "s5", "s6", "s7", TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S16_23, TA_M4_CLOBBER_S24_31
+  if (nr == 0) {
+    __asm__ __volatile__(TA_M4_PRO "1:\n\t" TA_M4_BODY3 TA_M4_LOOP3
+                         : [a] "+r"(a), [u] "+r"(u), [n3] "+r"(n3)
+                         : [v] "r"(v), [s] "t"(s)
+                         : "cc", "memory", TA_M4_CLOBBER_NOT_S3);
+  } else {
+    __asm__ __volatile__(TA_M4_PRO TA_M4_SKIP3
+                         "1:\n\t" TA_M4_BODY3 TA_M4_LOOP3
+                         "2:\n\t" TA_M4_BODY1 TA_M4_LOOP1
+                         : [a] "+r"(a), [u] "+r"(u), [n3] "+r"(n3), [nr] "+r"(nr)
+                         : [v] "r"(v), [s] "t"(s)
+                         : "cc", "memory", TA_M4_CLOBBER_NOT_S3);
+  }
+#undef TA_M4_PRO
+#undef TA_M4_BODY3
+#undef TA_M4_BODY1
+#undef TA_M4_CLOBBER_NOT_S3
+}
+
+// ---- contiguous rows of 8 columns (8 filters). The vector of 8 stays in
+// s24-s31; two rows (16 floats) per load. Two and three rows (a 3-wide
+// kernel row of a one-channel image) are straight-line code.
+
+// y[0..8) += A^T x, A: rows x 8.
+TINYADAPT_ALWAYS_INLINE void gemv_t_c8(const float* a, const float* x, float* y, size_t rows) noexcept {
+  if (rows == 2) {
+    __asm__ __volatile__("vldmia %[y], {s24-s31}\n\t"
+                         "vldmia %[x], {s0-s1}\n\t"
+                         "vldmia %[a], {s8-s23}\n\t"
+                         TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s0") TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_16, "s1")
+                         "vstmia %[y], {s24-s31}\n\t"
+                         :
+                         : [a] "r"(a), [x] "r"(x), [y] "r"(y)
+                         : "memory", TA_M4_CLOBBER_ALL);
+    return;
+  }
+  if (rows == 3) {
+    __asm__ __volatile__("vldmia %[y], {s24-s31}\n\t"
+                         "vldmia %[x], {s0-s2}\n\t"
+                         "vldmia %[a]!, {s8-s23}\n\t"
+                         TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s0") TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_16, "s1")
+                         "vldmia %[a], {s8-s15}\n\t"
+                         TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s2")
+                         "vstmia %[y], {s24-s31}\n\t"
+                         : [a] "+r"(a)
+                         : [x] "r"(x), [y] "r"(y)
+                         : "memory", TA_M4_CLOBBER_ALL);
+    return;
+  }
+  size_t n4 = rows / 4;
+  __asm__ __volatile__(
+      "vldmia %[y], {s24-s31}\n\t"
+      "cmp %[n4], #0\n\t"
+      "beq 2f\n\t"
+      "1:\n\t"
+      "vldmia %[x]!, {s0-s3}\n\t"
+      "vldmia %[a]!, {s8-s23}\n\t"
+      TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s0") TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_16, "s1")
+      "vldmia %[a]!, {s8-s23}\n\t"
+      TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s2") TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_16, "s3")
+      "subs %[n4], %[n4], #1\n\t"
+      "bne 1b\n\t"
+      "2:\n\t"
+      "tst %[nr], #2\n\t"
+      "beq 3f\n\t"
+      "vldmia %[x]!, {s0-s1}\n\t"
+      "vldmia %[a]!, {s8-s23}\n\t"
+      TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s0") TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_16, "s1")
+      "3:\n\t"
+      "tst %[nr], #1\n\t"
+      "beq 4f\n\t"
+      "vldmia %[x]!, {s0}\n\t"
+      "vldmia %[a]!, {s8-s15}\n\t"
+      TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s0")
+      "4:\n\t"
+      "vstmia %[y], {s24-s31}\n\t"
+      : [a] "+r"(a), [x] "+r"(x), [n4] "+r"(n4)
+      : [y] "r"(y), [nr] "r"(rows)
+      : "cc", "memory", TA_M4_CLOBBER_ALL);
+}
+
+// y[0..rows) += A x, A: rows x 8.
+TINYADAPT_ALWAYS_INLINE void gemv_c8(const float* a, const float* x, float* y, size_t rows) noexcept {
+  if (rows == 2) {
+    __asm__ __volatile__("vldmia %[y], {s0-s1}\n\t"
+                         "vldmia %[x], {s24-s31}\n\t"
+                         "vldmia %[a], {s8-s23}\n\t"
+                         TA_M4_DOT8("s0", TA_M4_R8_8, TA_M4_R8_24) TA_M4_DOT8("s1", TA_M4_R8_16, TA_M4_R8_24)
+                         "vstmia %[y], {s0-s1}\n\t"
+                         :
+                         : [a] "r"(a), [x] "r"(x), [y] "r"(y)
+                         : "memory", TA_M4_CLOBBER_ALL);
+    return;
+  }
+  if (rows == 3) {
+    __asm__ __volatile__("vldmia %[y], {s0-s2}\n\t"
+                         "vldmia %[x], {s24-s31}\n\t"
+                         "vldmia %[a]!, {s8-s23}\n\t"
+                         TA_M4_DOT8("s0", TA_M4_R8_8, TA_M4_R8_24) TA_M4_DOT8("s1", TA_M4_R8_16, TA_M4_R8_24)
+                         "vldmia %[a], {s8-s15}\n\t"
+                         TA_M4_DOT8("s2", TA_M4_R8_8, TA_M4_R8_24)
+                         "vstmia %[y], {s0-s2}\n\t"
+                         : [a] "+r"(a)
+                         : [x] "r"(x), [y] "r"(y)
+                         : "memory", TA_M4_CLOBBER_ALL);
+    return;
+  }
+  size_t n4 = rows / 4, nr = rows % 4;
+  if (n4) {
+    __asm__ __volatile__(
+        "vldmia %[x], {s24-s31}\n\t"
+        "1:\n\t"
+        "vldmia %[y], {s0-s3}\n\t"
+        "vldmia %[a]!, {s8-s23}\n\t"
+        TA_M4_DOT8("s0", TA_M4_R8_8, TA_M4_R8_24) TA_M4_DOT8("s1", TA_M4_R8_16, TA_M4_R8_24)
+        "vldmia %[a]!, {s8-s23}\n\t"
+        TA_M4_DOT8("s2", TA_M4_R8_8, TA_M4_R8_24) TA_M4_DOT8("s3", TA_M4_R8_16, TA_M4_R8_24)
+        "vstmia %[y]!, {s0-s3}\n\t"
+        TA_M4_LOOP("1b")
+        : [a] "+r"(a), [y] "+r"(y), [n] "+r"(n4)
+        : [x] "r"(x)
+        : "cc", "memory", TA_M4_CLOBBER_ALL);
+  }
+  if (nr) {
+    __asm__ __volatile__(
+        "vldmia %[x], {s24-s31}\n\t"
+        "1:\n\t"
+        "vldr s0, [%[y]]\n\t"
+        "vldmia %[a]!, {s8-s15}\n\t" TA_M4_DOT8("s0", TA_M4_R8_8, TA_M4_R8_24)
+        "vstmia %[y]!, {s0}\n\t"
+        TA_M4_LOOP("1b")
+        : [a] "+r"(a), [y] "+r"(y), [n] "+r"(nr)
+        : [x] "r"(x)
+        : "cc", "memory", TA_M4_CLOBBER_ALL);
+  }
+}
+
+// A += s u v^T, A: rows x 8 (s*u[k] formed per row; s sits in s4-s7).
+TINYADAPT_ALWAYS_INLINE void rank1_c8(float* a, const float* u, const float* v, float s, size_t rows) noexcept {
+#define TA_M4_CLOBBER_RANK1_C8 TA_M4_CLOBBER_S0_3, TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S16_23, TA_M4_CLOBBER_S24_31
+  if (rows == 2) {
+    __asm__ __volatile__("vldmia %[v], {s24-s31}\n\t"
+                         "vldmia %[u], {s0-s1}\n\t"
+                         "vmul.f32 s0, s0, %[s]\n\t"
+                         "vmul.f32 s1, s1, %[s]\n\t"
+                         "vldmia %[a], {s8-s23}\n\t"
+                         TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0") TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_24, "s1")
+                         "vstmia %[a], {s8-s23}\n\t"
+                         :
+                         : [a] "r"(a), [u] "r"(u), [v] "r"(v), [s] "t"(s)
+                         : "memory", TA_M4_CLOBBER_RANK1_C8);
+    return;
+  }
+  if (rows == 3) {
+    __asm__ __volatile__("vldmia %[v], {s24-s31}\n\t"
+                         "vldmia %[u], {s0-s2}\n\t"
+                         "vmul.f32 s0, s0, %[s]\n\t"
+                         "vmul.f32 s1, s1, %[s]\n\t"
+                         "vmul.f32 s2, s2, %[s]\n\t"
+                         "vldmia %[a], {s8-s23}\n\t"
+                         TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0") TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_24, "s1")
+                         "vstmia %[a]!, {s8-s23}\n\t"
+                         "vldmia %[a], {s8-s15}\n\t"
+                         TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s2")
+                         "vstmia %[a], {s8-s15}\n\t"
+                         : [a] "+r"(a)
+                         : [u] "r"(u), [v] "r"(v), [s] "t"(s)
+                         : "memory", TA_M4_CLOBBER_RANK1_C8);
+    return;
+  }
+  size_t n4 = rows / 4;
+  __asm__ __volatile__(
+      "vldmia %[v], {s24-s31}\n\t"
+      "cmp %[n4], #0\n\t"
+      "beq 2f\n\t"
+      "1:\n\t"
+      "vldmia %[u]!, {s0-s3}\n\t"
+      "vmul.f32 s0, s0, %[s]\n\t"
+      "vmul.f32 s1, s1, %[s]\n\t"
+      "vmul.f32 s2, s2, %[s]\n\t"
+      "vmul.f32 s3, s3, %[s]\n\t"
+      "vldmia %[a], {s8-s23}\n\t"
+      TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0") TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_24, "s1")
+      "vstmia %[a]!, {s8-s23}\n\t"
+      "vldmia %[a], {s8-s23}\n\t"
+      TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s2") TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_24, "s3")
+      "vstmia %[a]!, {s8-s23}\n\t"
+      "subs %[n4], %[n4], #1\n\t"
+      "bne 1b\n\t"
+      "2:\n\t"
+      "tst %[nr], #2\n\t"
+      "beq 3f\n\t"
+      "vldmia %[u]!, {s0-s1}\n\t"
+      "vmul.f32 s0, s0, %[s]\n\t"
+      "vmul.f32 s1, s1, %[s]\n\t"
+      "vldmia %[a], {s8-s23}\n\t"
+      TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0") TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_24, "s1")
+      "vstmia %[a]!, {s8-s23}\n\t"
+      "3:\n\t"
+      "tst %[nr], #1\n\t"
+      "beq 4f\n\t"
+      "vldmia %[u]!, {s0}\n\t"
+      "vmul.f32 s0, s0, %[s]\n\t"
+      "vldmia %[a], {s8-s15}\n\t"
+      TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0")
+      "vstmia %[a]!, {s8-s15}\n\t"
+      "4:\n\t"
+      : [a] "+r"(a), [u] "+r"(u), [n4] "+r"(n4)
+      : [v] "r"(v), [s] "t"(s), [nr] "r"(rows)
+      : "cc", "memory", TA_M4_CLOBBER_RANK1_C8);
+#undef TA_M4_CLOBBER_RANK1_C8
+}
+
+#undef TA_M4_LOOP3
+#undef TA_M4_SKIP3
+#undef TA_M4_LOOP1
+
 }  // namespace m4_detail
 
 // sum_i a[i] * b[i]
@@ -289,76 +622,9 @@ TINYADAPT_ALWAYS_INLINE void gemv(const float* TINYADAPT_RESTRICT A, const float
     y[0] += dot(A, x, cols);
     return;
   }
-  std::size_t n4 = rows / 4, nr = rows % 4;
-  if (cols == 16) {
-    // Contiguous rows of 16: x stays in s16-s31 for the whole call.
-    if (n4) {
-      __asm__ __volatile__(
-          "vldmia %[x], {s16-s31}\n\t"
-          "1:\n\t"
-          "vldmia %[y], {s0-s3}\n\t"
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s0", TA_M4_R8_4, TA_M4_R8_16)
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s0", TA_M4_R8_4, TA_M4_R8_24)
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s1", TA_M4_R8_4, TA_M4_R8_16)
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s1", TA_M4_R8_4, TA_M4_R8_24)
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s2", TA_M4_R8_4, TA_M4_R8_16)
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s2", TA_M4_R8_4, TA_M4_R8_24)
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s3", TA_M4_R8_4, TA_M4_R8_16)
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s3", TA_M4_R8_4, TA_M4_R8_24)
-          "vstmia %[y]!, {s0-s3}\n\t"
-          TA_M4_LOOP("1b")
-          : [a] "+r"(A), [y] "+r"(y), [n] "+r"(n4)
-          : [x] "r"(x)
-          : "cc", "memory", TA_M4_CLOBBER_S0_7, "s8", "s9", "s10", "s11", TA_M4_CLOBBER_S16_23,
-            TA_M4_CLOBBER_S24_31);
-    }
-    if (nr) {
-      __asm__ __volatile__(
-          "vldmia %[x], {s16-s31}\n\t"
-          "1:\n\t"
-          "vldr s0, [%[y]]\n\t"
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s0", TA_M4_R8_4, TA_M4_R8_16)
-          "vldmia %[a]!, {s4-s11}\n\t" TA_M4_DOT8("s0", TA_M4_R8_4, TA_M4_R8_24)
-          "vstmia %[y]!, {s0}\n\t"
-          TA_M4_LOOP("1b")
-          : [a] "+r"(A), [y] "+r"(y), [n] "+r"(nr)
-          : [x] "r"(x)
-          : "cc", "memory", "s0", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", TA_M4_CLOBBER_S16_23,
-            TA_M4_CLOBBER_S24_31);
-    }
-    return;
-  }
-  if (cols == 8) {
-    // Contiguous rows of 8: x stays in s24-s31, two rows per load.
-    if (n4) {
-      __asm__ __volatile__(
-          "vldmia %[x], {s24-s31}\n\t"
-          "1:\n\t"
-          "vldmia %[y], {s0-s3}\n\t"
-          "vldmia %[a]!, {s8-s23}\n\t"
-          TA_M4_DOT8("s0", TA_M4_R8_8, TA_M4_R8_24) TA_M4_DOT8("s1", TA_M4_R8_16, TA_M4_R8_24)
-          "vldmia %[a]!, {s8-s23}\n\t"
-          TA_M4_DOT8("s2", TA_M4_R8_8, TA_M4_R8_24) TA_M4_DOT8("s3", TA_M4_R8_16, TA_M4_R8_24)
-          "vstmia %[y]!, {s0-s3}\n\t"
-          TA_M4_LOOP("1b")
-          : [a] "+r"(A), [y] "+r"(y), [n] "+r"(n4)
-          : [x] "r"(x)
-          : "cc", "memory", TA_M4_CLOBBER_S0_3, TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S16_23, TA_M4_CLOBBER_S24_31);
-    }
-    if (nr) {
-      __asm__ __volatile__(
-          "vldmia %[x], {s24-s31}\n\t"
-          "1:\n\t"
-          "vldr s0, [%[y]]\n\t"
-          "vldmia %[a]!, {s8-s15}\n\t" TA_M4_DOT8("s0", TA_M4_R8_8, TA_M4_R8_24)
-          "vstmia %[y]!, {s0}\n\t"
-          TA_M4_LOOP("1b")
-          : [a] "+r"(A), [y] "+r"(y), [n] "+r"(nr)
-          : [x] "r"(x)
-          : "cc", "memory", "s0", TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S24_31);
-    }
-    return;
-  }
+  if (cols == 16) return m4_detail::gemv_c16(A, x, y, rows);
+  if (cols == 8) return m4_detail::gemv_c8(A, x, y, rows);
+  const std::size_t nr = rows % 4;
   // General shape: blocks of 4 rows, 16 then 8 columns at a time, C++ tails.
   const std::size_t c16 = cols / 16, c8 = cols & 8, c0 = cols & ~std::size_t{7};
   for (std::size_t r = 0; r + 4 <= rows; r += 4) {
@@ -388,74 +654,9 @@ TINYADAPT_ALWAYS_INLINE void gemv_t(const float* TINYADAPT_RESTRICT A, const flo
     y[0] += dot(A, x, rows);
     return;
   }
-  std::size_t n4 = rows / 4, nr = rows % 4;
-  if (cols == 16) {
-    // Contiguous rows of 16: y stays in s16-s31 for the whole call.
-    __asm__ __volatile__(
-        "vldmia %[y], {s16-s31}\n\t"
-        "cmp %[n4], #0\n\t"
-        "beq 2f\n\t"
-        "1:\n\t"
-        "vldmia %[x]!, {s0-s3}\n\t"
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_4, "s0")
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_4, "s0")
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_4, "s1")
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_4, "s1")
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_4, "s2")
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_4, "s2")
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_4, "s3")
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_4, "s3")
-        "subs %[n4], %[n4], #1\n\t"
-        "bne 1b\n\t"
-        "2:\n\t"
-        "cmp %[nr], #0\n\t"
-        "beq 4f\n\t"
-        "3:\n\t"
-        "vldmia %[x]!, {s0}\n\t"
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_4, "s0")
-        "vldmia %[a]!, {s4-s11}\n\t" TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_4, "s0")
-        "subs %[nr], %[nr], #1\n\t"
-        "bne 3b\n\t"
-        "4:\n\t"
-        "vstmia %[y], {s16-s31}\n\t"
-        : [a] "+r"(A), [x] "+r"(x), [n4] "+r"(n4), [nr] "+r"(nr)
-        : [y] "r"(y)
-        : "cc", "memory", TA_M4_CLOBBER_S0_7, "s8", "s9", "s10", "s11", TA_M4_CLOBBER_S16_23, TA_M4_CLOBBER_S24_31);
-    return;
-  }
-  if (cols == 8) {
-    // Contiguous rows of 8: y stays in s24-s31, two rows per load.
-    __asm__ __volatile__(
-        "vldmia %[y], {s24-s31}\n\t"
-        "cmp %[n4], #0\n\t"
-        "beq 2f\n\t"
-        "1:\n\t"
-        "vldmia %[x]!, {s0-s3}\n\t"
-        "vldmia %[a]!, {s8-s23}\n\t"
-        TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s0") TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_16, "s1")
-        "vldmia %[a]!, {s8-s23}\n\t"
-        TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s2") TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_16, "s3")
-        "subs %[n4], %[n4], #1\n\t"
-        "bne 1b\n\t"
-        "2:\n\t"
-        "tst %[nr], #2\n\t"
-        "beq 3f\n\t"
-        "vldmia %[x]!, {s0-s1}\n\t"
-        "vldmia %[a]!, {s8-s23}\n\t"
-        TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s0") TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_16, "s1")
-        "3:\n\t"
-        "tst %[nr], #1\n\t"
-        "beq 4f\n\t"
-        "vldmia %[x]!, {s0}\n\t"
-        "vldmia %[a]!, {s8-s15}\n\t"
-        TA_M4_AXPY8(TA_M4_R8_24, TA_M4_R8_8, "s0")
-        "4:\n\t"
-        "vstmia %[y], {s24-s31}\n\t"
-        : [a] "+r"(A), [x] "+r"(x), [n4] "+r"(n4)
-        : [y] "r"(y), [nr] "r"(nr)
-        : "cc", "memory", TA_M4_CLOBBER_S0_3, TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S16_23, TA_M4_CLOBBER_S24_31);
-    return;
-  }
+  if (cols == 16) return m4_detail::gemv_t_c16(A, x, y, rows);
+  if (cols == 8) return m4_detail::gemv_t_c8(A, x, y, rows);
+  const std::size_t nr = rows % 4;
   // General shape: blocks of 4 rows (x[r..r+4) in registers) swept over
   // chunks of 16 then 8 columns of y; C++ tails.
   const std::size_t c16 = cols / 16, c8 = cols & 8, c0 = cols & ~std::size_t{7};
@@ -481,88 +682,9 @@ TINYADAPT_ALWAYS_INLINE void rank1(float* TINYADAPT_RESTRICT A, const float* TIN
   if (rows == 0 || cols == 0) return;
   if (rows == 1) return axpy(A, v, s * u[0], cols);
   if (cols == 1) return axpy(A, u, s * v[0], rows);
-  std::size_t n4 = rows / 4, nr = rows % 4;
-  if (cols == 16) {
-    // Contiguous rows of 16: v stays in s16-s31 for the whole call.
-    __asm__ __volatile__(
-        "vldmia %[v], {s16-s31}\n\t"
-        "cmp %[n4], #0\n\t"
-        "beq 2f\n\t"
-        "1:\n\t"
-        "vldmia %[u]!, {s0-s3}\n\t"
-        "vmul.f32 s0, s0, %[s]\n\t"
-        "vmul.f32 s1, s1, %[s]\n\t"
-        "vmul.f32 s2, s2, %[s]\n\t"
-        "vmul.f32 s3, s3, %[s]\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_16, "s0") "vstmia %[a]!, {s8-s15}\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0") "vstmia %[a]!, {s8-s15}\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_16, "s1") "vstmia %[a]!, {s8-s15}\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s1") "vstmia %[a]!, {s8-s15}\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_16, "s2") "vstmia %[a]!, {s8-s15}\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s2") "vstmia %[a]!, {s8-s15}\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_16, "s3") "vstmia %[a]!, {s8-s15}\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s3") "vstmia %[a]!, {s8-s15}\n\t"
-        "subs %[n4], %[n4], #1\n\t"
-        "bne 1b\n\t"
-        "2:\n\t"
-        "cmp %[nr], #0\n\t"
-        "beq 4f\n\t"
-        "3:\n\t"
-        "vldmia %[u]!, {s0}\n\t"
-        "vmul.f32 s0, s0, %[s]\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_16, "s0") "vstmia %[a]!, {s8-s15}\n\t"
-        "vldmia %[a], {s8-s15}\n\t" TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0") "vstmia %[a]!, {s8-s15}\n\t"
-        "subs %[nr], %[nr], #1\n\t"
-        "bne 3b\n\t"
-        "4:\n\t"
-        : [a] "+r"(A), [u] "+r"(u), [n4] "+r"(n4), [nr] "+r"(nr)
-        : [v] "r"(v), [s] "t"(s)
-        : "cc", "memory", TA_M4_CLOBBER_S0_3, TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S16_23, TA_M4_CLOBBER_S24_31);
-    return;
-  }
-  if (cols == 8) {
-    // Contiguous rows of 8: v stays in s24-s31, two rows per load/store.
-    __asm__ __volatile__(
-        "vldmia %[v], {s24-s31}\n\t"
-        "cmp %[n4], #0\n\t"
-        "beq 2f\n\t"
-        "1:\n\t"
-        "vldmia %[u]!, {s0-s3}\n\t"
-        "vmul.f32 s0, s0, %[s]\n\t"
-        "vmul.f32 s1, s1, %[s]\n\t"
-        "vmul.f32 s2, s2, %[s]\n\t"
-        "vmul.f32 s3, s3, %[s]\n\t"
-        "vldmia %[a], {s8-s23}\n\t"
-        TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0") TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_24, "s1")
-        "vstmia %[a]!, {s8-s23}\n\t"
-        "vldmia %[a], {s8-s23}\n\t"
-        TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s2") TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_24, "s3")
-        "vstmia %[a]!, {s8-s23}\n\t"
-        "subs %[n4], %[n4], #1\n\t"
-        "bne 1b\n\t"
-        "2:\n\t"
-        "tst %[nr], #2\n\t"
-        "beq 3f\n\t"
-        "vldmia %[u]!, {s0-s1}\n\t"
-        "vmul.f32 s0, s0, %[s]\n\t"
-        "vmul.f32 s1, s1, %[s]\n\t"
-        "vldmia %[a], {s8-s23}\n\t"
-        TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0") TA_M4_AXPY8(TA_M4_R8_16, TA_M4_R8_24, "s1")
-        "vstmia %[a]!, {s8-s23}\n\t"
-        "3:\n\t"
-        "tst %[nr], #1\n\t"
-        "beq 4f\n\t"
-        "vldmia %[u]!, {s0}\n\t"
-        "vmul.f32 s0, s0, %[s]\n\t"
-        "vldmia %[a], {s8-s15}\n\t"
-        TA_M4_AXPY8(TA_M4_R8_8, TA_M4_R8_24, "s0")
-        "vstmia %[a]!, {s8-s15}\n\t"
-        "4:\n\t"
-        : [a] "+r"(A), [u] "+r"(u), [n4] "+r"(n4)
-        : [v] "r"(v), [s] "t"(s), [nr] "r"(nr)
-        : "cc", "memory", TA_M4_CLOBBER_S0_3, TA_M4_CLOBBER_S8_15, TA_M4_CLOBBER_S16_23, TA_M4_CLOBBER_S24_31);
-    return;
-  }
+  if (cols == 16) return m4_detail::rank1_c16(A, u, v, s, rows);
+  if (cols == 8) return m4_detail::rank1_c8(A, u, v, s, rows);
+  const std::size_t nr = rows % 4;
   // General shape: blocks of 4 rows (s*u in registers) swept over chunks of
   // 16 then 8 columns of v; C++ tails.
   const std::size_t c16 = cols / 16, c8 = cols & 8, c0 = cols & ~std::size_t{7};
@@ -606,3 +728,22 @@ TINYADAPT_ALWAYS_INLINE void rank1(float* TINYADAPT_RESTRICT A, const float* TIN
 #undef TA_M4_CLOBBER_S24_31
 #undef TA_M4_CLOBBER_S0_3
 #undef TA_M4_LOOP
+#undef TA_M4_R4_4
+#undef TA_M4_R4_8
+#undef TA_M4_R4_12
+#undef TA_M4_R4_16
+#undef TA_M4_R4_20
+#undef TA_M4_R4_24
+#undef TA_M4_R4_28
+#undef TA_M4_AXPY4
+#undef TA_M4_AXPY4_
+#undef TA_M4_DOT4
+#undef TA_M4_DOT4_
+#undef TA_M4_MUL
+#undef TA_M4_SCALE8
+#undef TA_M4_SCALE8_
+#undef TA_M4_ROWS3_C16
+#undef TA_M4_OP_GEMV_T
+#undef TA_M4_OP_GEMV
+#undef TA_M4_OP_RANK1
+#undef TA_M4_CLOBBER_ALL
