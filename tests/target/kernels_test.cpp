@@ -348,7 +348,9 @@ TEST_CASE("instructions per MAC of each kernel, portable vs m4") {
   measure_vector<400>("n=400");
 
   // Every m4 variant beats the portable one, and the blocked paths stay near
-  // one VFMA per MAC (regression limits, a little above the measured values).
+  // one VFMA per MAC (regression limits a little above the values measured
+  // with -O2/-O3; unoptimised builds only print).
+#if defined(__OPTIMIZE__)
   for (const MatrixCosts& c : {d64x1, d64x64, d1x64, d32x64, d10x32, d10x400, c3x8, c24x16, c3x8r, c24x16r}) {
     CHECK(c.gemv.m4 < c.gemv.portable);
     CHECK(c.gemv_t.m4 < c.gemv_t.portable);
@@ -359,6 +361,10 @@ TEST_CASE("instructions per MAC of each kernel, portable vs m4") {
     CHECK(c.gemv_t.m4 < 1.35f);
     CHECK(c.rank1.m4 < 1.45f);
   }
+#else
+  (void)d64x1, (void)d64x64, (void)d1x64, (void)d32x64, (void)d10x32, (void)d10x400;
+  (void)c3x8, (void)c24x16, (void)c3x8r, (void)c24x16r;
+#endif
 }
 
 // ---- whole training steps ---------------------------------------------------
@@ -520,4 +526,11 @@ TEST_CASE("instructions per MAC of a whole training step: W1, W2, W3") {
   CHECK(w1_per_mac > 0.0f);
   CHECK(w2_per_mac > 0.0f);
   CHECK(w3_per_mac > 0.0f);
+#if TINYADAPT_HAS_CORTEX_M4 && defined(__OPTIMIZE__)
+  // The goal for the M4 kernels: at most 2.5 executed instructions per MAC
+  // for a whole step (W1 includes 128 tanhf calls, about 0.9 of its 2.3).
+  CHECK(w1_per_mac <= 2.5f);
+  CHECK(w2_per_mac <= 2.5f);
+  CHECK(w3_per_mac <= 2.5f);
+#endif
 }

@@ -635,11 +635,18 @@ TINYADAPT_ALWAYS_INLINE void gemv(const float* TINYADAPT_RESTRICT A, const float
       const std::size_t o = 16 * c16;
       m4_detail::gemv_rows4_c8(a0 + o, a1 + o, a2 + o, a3 + o, x + o, y + r);
     }
-    for (std::size_t c = c0; c < cols; ++c) {
-      y[r] += a0[c] * x[c];
-      y[r + 1] += a1[c] * x[c];
-      y[r + 2] += a2[c] * x[c];
-      y[r + 3] += a3[c] * x[c];
+    if (c0 < cols) {  // summed apart, then added: the portable dot's order
+      float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+      for (std::size_t c = c0; c < cols; ++c) {
+        t0 += a0[c] * x[c];
+        t1 += a1[c] * x[c];
+        t2 += a2[c] * x[c];
+        t3 += a3[c] * x[c];
+      }
+      y[r] += t0;
+      y[r + 1] += t1;
+      y[r + 2] += t2;
+      y[r + 3] += t3;
     }
   }
   for (std::size_t r = rows - nr; r < rows; ++r) y[r] += dot(A + r * cols, x, cols);
@@ -668,8 +675,12 @@ TINYADAPT_ALWAYS_INLINE void gemv_t(const float* TINYADAPT_RESTRICT A, const flo
       const std::size_t o = 16 * c16;
       m4_detail::gemv_t_rows4_c8(a0 + o, a1 + o, a2 + o, a3 + o, x + r, y + o);
     }
-    for (std::size_t c = c0; c < cols; ++c)
-      y[c] += a0[c] * x[r] + a1[c] * x[r + 1] + a2[c] * x[r + 2] + a3[c] * x[r + 3];
+    for (std::size_t c = c0; c < cols; ++c) {  // row after row: the portable order
+      y[c] += a0[c] * x[r];
+      y[c] += a1[c] * x[r + 1];
+      y[c] += a2[c] * x[r + 2];
+      y[c] += a3[c] * x[r + 3];
+    }
   }
   for (std::size_t r = rows - nr; r < rows; ++r) axpy(y, A + r * cols, x[r], cols);
 }
