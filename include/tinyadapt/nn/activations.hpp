@@ -20,18 +20,29 @@ struct PiecewiseLinearLayer : detail::NoParams {
   static constexpr std::size_t state_bytes = (n + 7) / 8;
   static constexpr float slope = static_cast<float>(Num) / static_cast<float>(Den);
 
+  // Branch-free: each mask byte is built in a register from 8 elements, and
+  // the select compiles to blends (a branch per element mispredicts on data).
   void forward(const float*, const float* x, float* y, unsigned char* mask) const noexcept {
-    for (std::size_t i = 0; i < state_bytes; ++i) mask[i] = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const bool pos = x[i] > 0.0f;
-      mask[i / 8] = static_cast<unsigned char>(mask[i / 8] | (pos ? 1u << (i % 8) : 0u));
-      y[i] = pos ? x[i] : slope * x[i];
+    for (std::size_t b = 0; b < state_bytes; ++b) {
+      const std::size_t base = b * 8, end = base + 8 < n ? base + 8 : n;
+      unsigned bits = 0;
+      for (std::size_t i = base; i < end; ++i) {
+        const float v = x[i];
+        const bool pos = v > 0.0f;
+        bits |= static_cast<unsigned>(pos) << (i - base);
+        y[i] = pos ? v : slope * v;
+      }
+      mask[b] = static_cast<unsigned char>(bits);
     }
   }
   void backward(const float*, const float*, const float*, const unsigned char* mask, const float* dy, float* dx, float*,
                 float) const noexcept {
     if (!dx) return;
-    for (std::size_t i = 0; i < n; ++i) dx[i] = ((mask[i / 8] >> (i % 8)) & 1u) ? dy[i] : slope * dy[i];
+    for (std::size_t b = 0; b < state_bytes; ++b) {
+      const std::size_t base = b * 8, end = base + 8 < n ? base + 8 : n;
+      const unsigned bits = mask[b];
+      for (std::size_t i = base; i < end; ++i) dx[i] = ((bits >> (i - base)) & 1u) ? dy[i] : slope * dy[i];
+    }
   }
 };
 
