@@ -237,7 +237,7 @@ class Int8Network {
     const bool in_place[] = {layer<I>::in_place...};
     const std::size_t scratch[] = {layer<I>::scratch_bytes...};
     const std::size_t out_size[] = {layer<I>::output_shape::size...};
-    const std::size_t macs[] = {layer<I>::macs...};
+    const std::size_t layer_macs[] = {layer<I>::macs...};
     std::size_t buf = 0;
     p.buffer_bytes = input_size;
     for (std::size_t i = 0; i < layer_count; ++i) {
@@ -248,7 +248,7 @@ class Int8Network {
       p.out_buf[i] = buf;
       p.scratch_bytes = quant::detail::max_of(p.scratch_bytes, scratch[i]);
       p.buffer_bytes = quant::detail::max_of(p.buffer_bytes, out_size[i]);
-      p.macs += macs[i];
+      p.macs += layer_macs[i];
     }
     p.param_off[layer_count] = p.param_words;
     return p;
