@@ -4,6 +4,7 @@
 
 #include "config.hpp"
 #include "core/finite.hpp"
+#include "core/math.hpp"
 #include "core/rng.hpp"
 #include "core/shape.hpp"
 #include "core/span.hpp"

@@ -4,8 +4,7 @@
 // than keeping the tensor); Sigmoid and Tanh keep their output, from which
 // their derivative follows.
 #pragma once
-#include <cmath>
-
+#include "../core/math.hpp"
 #include "layer.hpp"
 
 namespace tinyadapt {
@@ -67,15 +66,14 @@ struct OutputActivationLayer : detail::NoParams {
 namespace detail {
 struct SigmoidFn {
   static float f(float x) noexcept {
-    // Two branches keep exp() from overflowing for large |x|.
-    if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
-    const float e = std::exp(x);
-    return e / (1.0f + e);
+    // exp(|x|) never underflows the ratio; both forms are evaluated so the loop vectorises.
+    const float e = exp_nonneg(x < 0.0f ? -x : x);
+    return x >= 0.0f ? e / (e + 1.0f) : 1.0f / (e + 1.0f);
   }
   static float df_from_y(float y) noexcept { return y * (1.0f - y); }
 };
 struct TanhFn {
-  static float f(float x) noexcept { return std::tanh(x); }
+  static float f(float x) noexcept { return tanh_fast(x); }
   static float df_from_y(float y) noexcept { return 1.0f - y * y; }
 };
 }  // namespace detail
