@@ -232,31 +232,43 @@ inline void relu(std::int8_t* x, std::size_t n, std::int8_t zp) noexcept {
 }  // namespace portable
 
 // ---------------------------------------------------------------------------
-// Cortex-M4 kernels
+// Cortex-M4 kernels (available wherever the DSP extension is, so tests can
+// compare them with the portable ones in either build)
 // ---------------------------------------------------------------------------
-#if TINYADAPT_HAS_CORTEX_M4
+#if defined(__ARM_FEATURE_DSP) && !defined(__aarch64__)
+#define TINYADAPT_INT8_DSP 1
 namespace cortex_m4 {
 
 // The hot loops are inline assembly with every register named: GCC neither
 // keeps 13 values in registers through SMLAD chains nor emits LDM. r7 (the
-// Thumb frame pointer in unoptimised builds) is never used. Loops over
-// groups are unrolled by the assembler (.rept), so addresses are immediates.
+// Thumb frame pointer in unoptimised builds) is never used. Groups are
+// unrolled by the assembler (.rept), so input addresses are immediates.
+// Each .rept block is the whole body of a noinline function: GCC cannot see
+// its real length, so no literal pool or short branch may span it.
 //
-// Limits of the fast paths (otherwise the portable kernel runs): Dense fully
-// unrolled up to 64 groups (256 inputs), looped beyond; Conv2D up to 64 groups
-// per output (e.g. 3x3x28) with every kernel row within 1020 bytes of the
-// first in the prepared input.
+// Limits of the fast paths (beyond them the portable kernel runs): Conv2D
+// with at most 64 groups per output (e.g. 3x3x28) and every kernel row within
+// 1020 bytes of the first in the prepared input (see ConvGeometry).
 
-// In-place preparation of groups of four int8 inputs: xp[2g] = a, xp[2g+1] = b
-// (see the top of this file). x must be 4-byte aligned.
+// a = [x1, x3], b = [256 x0 + 127 - x1, 256 x2 + 127 - x3] for one word of four inputs.
+TINYADAPT_ALWAYS_INLINE void prepare_word(std::uint32_t x, std::uint32_t& a, std::uint32_t& b) noexcept {
+  asm("sxtb16 %0, %2, ror #8\n\t"
+      "rev16 %1, %2\n\t"
+      "eor %1, %1, #0x007f007f"
+      : "=&r"(a), "=&r"(b)
+      : "r"(x));
+}
+
+// Prepares G groups of four inputs: xp[2g] = a, xp[2g + 1] = b. x must be
+// 4-byte aligned. 14 instructions per four groups.
 template <std::size_t G>
-TINYADAPT_ALWAYS_INLINE void prepare(const std::int8_t* x, std::uint32_t* xp) noexcept {
-  if constexpr (G >= 4) {
-    register std::uint32_t a0 asm("r0"), b0 asm("r1"), a1 asm("r2"), b1 asm("r3");
-    register std::uint32_t a2 asm("r4"), b2 asm("r5"), a3 asm("r6"), b3 asm("r8");
-    register const std::int8_t* S asm("r9") = x;
-    register std::uint32_t* D asm("r10") = xp;
-    constexpr std::size_t quads = G / 4;
+__attribute__((noinline)) void prepare(const std::int8_t* x, std::uint32_t* xp) noexcept {
+  register std::uint32_t a0 asm("r0"), b0 asm("r1"), a1 asm("r2"), b1 asm("r3");
+  register std::uint32_t a2 asm("r4"), b2 asm("r5"), a3 asm("r6"), b3 asm("r8");
+  register const std::int8_t* S asm("r9") = x;
+  register std::uint32_t* D asm("r10") = xp;
+  register const std::int8_t* E asm("r11") = x + 16 * (G / 4);
+  constexpr int looped = G / 4 > 16 ? 1 : 0;
 #define TA_I8_PREP4                                                 \
   "ldm %[S]!, {%[b0], %[b1], %[b2], %[b3]}\n\t"                     \
   "sxtb16 %[a0], %[b0], ror #8\n\t"                                 \
@@ -272,38 +284,27 @@ TINYADAPT_ALWAYS_INLINE void prepare(const std::int8_t* x, std::uint32_t* xp) no
   "eor %[b2], %[b2], #0x007f007f\n\t"                               \
   "eor %[b3], %[b3], #0x007f007f\n\t"                               \
   "stm %[D]!, {%[a0], %[b0], %[a1], %[b1], %[a2], %[b2], %[a3], %[b3]}\n\t"
-    if constexpr (quads <= 16) {
-      asm volatile(".rept %c[n]\n\t" TA_I8_PREP4 ".endr\n\t"
-                   : [a0] "=&r"(a0), [b0] "=&r"(b0), [a1] "=&r"(a1), [b1] "=&r"(b1), [a2] "=&r"(a2),
-                     [b2] "=&r"(b2), [a3] "=&r"(a3), [b3] "=&r"(b3), [S] "+r"(S), [D] "+r"(D)
-                   : [n] "i"(quads)
-                   : "memory");
-    } else {
-      register const std::int8_t* E asm("r11") = x + 16 * quads;
-      asm volatile("1:\n\t" TA_I8_PREP4 "cmp %[S], %[E]\n\t"
-                   "bne 1b\n\t"
-                   : [a0] "=&r"(a0), [b0] "=&r"(b0), [a1] "=&r"(a1), [b1] "=&r"(b1), [a2] "=&r"(a2),
-                     [b2] "=&r"(b2), [a3] "=&r"(a3), [b3] "=&r"(b3), [S] "+r"(S), [D] "+r"(D)
-                   : [E] "r"(E)
-                   : "memory", "cc");
-    }
+  asm volatile(
+      ".if %c[looped]\n\t"
+      "1:\n\t" TA_I8_PREP4
+      "cmp %[S], %[E]\n\t"
+      "bne 1b\n\t"
+      ".else\n\t"
+      ".rept %c[quads]\n\t" TA_I8_PREP4 ".endr\n\t"
+      ".endif\n\t"
+      ".rept %c[rest]\n\t"
+      "ldr %[b0], [%[S]], #4\n\t"
+      "sxtb16 %[a0], %[b0], ror #8\n\t"
+      "rev16 %[b0], %[b0]\n\t"
+      "eor %[b0], %[b0], #0x007f007f\n\t"
+      "strd %[a0], %[b0], [%[D]], #8\n\t"
+      ".endr\n\t"
+      : [a0] "=&r"(a0), [b0] "=&r"(b0), [a1] "=&r"(a1), [b1] "=&r"(b1), [a2] "=&r"(a2), [b2] "=&r"(b2),
+        [a3] "=&r"(a3), [b3] "=&r"(b3), [S] "+r"(S), [D] "+r"(D)
+      : [E] "r"(E), [looped] "i"(looped), [quads] "i"(G / 4), [rest] "i"(G % 4)
+      : "memory", "cc");
 #undef TA_I8_PREP4
-    x += 16 * quads;
-    xp += 8 * quads;
-  }
-  for (std::size_t g = 0; g < G % 4; ++g) {
-    std::uint32_t v, a, b;
-    std::memcpy(&v, x + 4 * g, 4);
-    asm("sxtb16 %0, %2, ror #8\n\t"
-        "rev16 %1, %2\n\t"
-        "eor %1, %1, #0x007f007f"
-        : "=&r"(a), "=&r"(b)
-        : "r"(v));
-    xp[2 * g] = a;
-    xp[2 * g + 1] = b;
-  }
 }
-
 
 // Instruction text helpers (operands are named %[..] in each asm statement).
 #define TA_I8_SMLAD(a, w, x) "smlad %[" a "], %[" w "], %[" x "], %[" a "]\n\t"
@@ -313,9 +314,8 @@ TINYADAPT_ALWAYS_INLINE void prepare(const std::int8_t* x, std::uint32_t* xp) no
 #define TA_I8_XUNROLLED "ldrd %[xa], %[xb], [%[X], #.Lta_o]\n\t"
 #define TA_I8_XLOOP "ldrd %[xa], %[xb], [%[X]], #8\n\t"
 
-// Dense: one block of R rows over G groups of prepared input xp. W walks the
-// packed block (start values, weights, multipliers); Y receives R outputs.
-// Unrolled: R=4 costs 14 instructions per 16 multiply-accumulates.
+// Dense: R rows (one block) over G groups of prepared input; R=4 costs 14
+// instructions per 16 multiply-accumulates.
 #define TA_I8_DENSE4_GROUP(LDX)                                                                              \
   LDX "ldm %[W]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" TA_I8_SMLAD("a0", "w0", "xa") TA_I8_SMLAD("a1", "w1", "xa") \
       TA_I8_SMLAD("a2", "w2", "xa") TA_I8_SMLAD("a3", "w3", "xa") TA_I8_SXTB16("w0") TA_I8_SXTB16("w1")         \
@@ -331,83 +331,83 @@ TINYADAPT_ALWAYS_INLINE void prepare(const std::int8_t* x, std::uint32_t* xp) no
 #define TA_I8_DENSE1_GROUP(LDX)                                                                              \
   LDX "ldr %[w0], [%[W]], #4\n\t" TA_I8_SMLAD("a0", "w0", "xa") TA_I8_SXTB16("w0") TA_I8_SMLAD("a0", "w0", "xb")
 
-// The group sequence: unrolled with immediate offsets, or (more than 64
-// groups) a loop of four groups and the rest unrolled.
-#define TA_I8_DENSE_BODY(GROUP)                                                       \
-  ".if %c[unrolled]\n\t"                                                             \
-  ".set .Lta_o, 0\n\t"                                                               \
-  ".rept %c[g]\n\t" GROUP(TA_I8_XUNROLLED) ".set .Lta_o, .Lta_o + 8\n\t"              \
-  ".endr\n\t"                                                                        \
-  ".else\n\t"                                                                        \
-  "1:\n\t" GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP) \
-  "ldr %[xa], %[xe]\n\t"                                                             \
-  "cmp %[X], %[xa]\n\t"                                                              \
-  "bne 1b\n\t"                                                                       \
-  ".rept %c[rest]\n\t" GROUP(TA_I8_XLOOP) ".endr\n\t"                                 \
-  ".endif\n\t"
+// Blocks one after another ("1:" loop, count in memory); within a block the
+// groups are unrolled with immediate offsets, or (more than 64 groups) looped
+// four at a time ("2:") with the rest unrolled.
+#define TA_I8_DENSE_ASM(INIT, GROUP, MULT, STORE)                                         \
+  "1:\n\t" INIT                                                                           \
+  ".if %c[unrolled]\n\t"                                                                  \
+  ".set .Lta_o, 0\n\t"                                                                    \
+  ".rept %c[g]\n\t" GROUP(TA_I8_XUNROLLED) ".set .Lta_o, .Lta_o + 8\n\t"                   \
+  ".endr\n\t"                                                                             \
+  ".else\n\t"                                                                             \
+  "ldr %[X], %[xp]\n\t"                                                                   \
+  "2:\n\t" GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP)      \
+  "ldr %[xa], %[xe]\n\t"                                                                  \
+  "cmp %[X], %[xa]\n\t"                                                                   \
+  "bne 2b\n\t"                                                                            \
+  ".rept %c[rest]\n\t" GROUP(TA_I8_XLOOP) ".endr\n\t"                                      \
+  ".endif\n\t" MULT STORE                                                                 \
+  "ldr %[xa], %[n]\n\t"                                                                   \
+  "subs %[xa], %[xa], #1\n\t"                                                             \
+  "str %[xa], %[n]\n\t"                                                                   \
+  "bne 1b\n\t"
 
 template <std::size_t G>
-inline constexpr bool dense_unrolled = G <= 64;
+inline constexpr int dense_unrolled = G <= 64 ? 1 : 0;
 
+// `blocks` (at least 1) blocks of R rows; w points at the first block.
 template <std::size_t R, std::size_t G>
-TINYADAPT_ALWAYS_INLINE void dense_block(const std::uint32_t*& w, const std::uint32_t* xp, std::int8_t*& y) noexcept {
-  constexpr int unrolled = dense_unrolled<G> ? 1 : 0;
-  static_assert(unrolled || G / 4 > 0, "internal: looped dense block needs at least four groups");
-  const std::uint32_t* xe = xp + 2 * 4 * (G / 4);  // end of the looped part
+__attribute__((noinline)) void dense_rows(const std::uint32_t* w, const std::uint32_t* xp, std::int8_t* y,
+                                          std::uint32_t blocks) noexcept {
+  static_assert(dense_unrolled<G> || G / 4 > 0, "internal: looped dense block needs at least four groups");
+  const std::uint32_t* const xe = xp + 2 * 4 * (G / 4);  // end of the looped part
+#define TA_I8_DENSE_OPERANDS                                                                             \
+  : [g] "i"(G), [rest] "i"(G % 4), [unrolled] "i"(dense_unrolled<G>), [xe] "m"(xe), [xp] "m"(xp) \
+  : "memory", "cc"
   if constexpr (R == 4) {
     register std::int32_t a0 asm("r0"), a1 asm("r1"), a2 asm("r2"), a3 asm("r3");
     register std::uint32_t w0 asm("r4"), w1 asm("r5"), w2 asm("r6"), w3 asm("r8"), xa asm("r9"), xb asm("r10");
     register const std::uint32_t* W asm("r11") = w;
     register const std::uint32_t* X asm("r12") = xp;
     register std::int8_t* Y asm("lr") = y;
-    asm volatile("ldm %[W]!, {%[a0], %[a1], %[a2], %[a3]}\n\t" TA_I8_DENSE_BODY(TA_I8_DENSE4_GROUP)
-                 "ldm %[W]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" TA_I8_REQ("a0", "w0") TA_I8_REQ("a1", "w1")
-                     TA_I8_REQ("a2", "w2") TA_I8_REQ("a3", "w3")
-                 "strb %[a0], [%[Y]], #1\n\t"
-                 "strb %[a1], [%[Y]], #1\n\t"
-                 "strb %[a2], [%[Y]], #1\n\t"
-                 "strb %[a3], [%[Y]], #1\n\t"
+    asm volatile(TA_I8_DENSE_ASM("ldm %[W]!, {%[a0], %[a1], %[a2], %[a3]}\n\t", TA_I8_DENSE4_GROUP,
+                                 "ldm %[W]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" TA_I8_REQ("a0", "w0")
+                                     TA_I8_REQ("a1", "w1") TA_I8_REQ("a2", "w2") TA_I8_REQ("a3", "w3"),
+                                 "strb %[a0], [%[Y]], #1\n\t"
+                                 "strb %[a1], [%[Y]], #1\n\t"
+                                 "strb %[a2], [%[Y]], #1\n\t"
+                                 "strb %[a3], [%[Y]], #1\n\t")
                  : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [w0] "=&r"(w0), [w1] "=&r"(w1),
                    [w2] "=&r"(w2), [w3] "=&r"(w3), [xa] "=&r"(xa), [xb] "=&r"(xb), [W] "+r"(W), [X] "+r"(X),
-                   [Y] "+r"(Y)
-                 : [g] "i"(G), [rest] "i"(G % 4), [unrolled] "i"(unrolled), [xe] "m"(xe)
-                 : "memory", "cc");
-    w = W;
-    y = Y;
+                   [Y] "+r"(Y), [n] "+m"(blocks) TA_I8_DENSE_OPERANDS);
   } else if constexpr (R == 3) {
     register std::int32_t a0 asm("r0"), a1 asm("r1"), a2 asm("r2");
     register std::uint32_t w0 asm("r3"), w1 asm("r4"), w2 asm("r5"), xa asm("r6"), xb asm("r8");
     register const std::uint32_t* W asm("r9") = w;
     register const std::uint32_t* X asm("r10") = xp;
     register std::int8_t* Y asm("r11") = y;
-    asm volatile("ldm %[W]!, {%[a0], %[a1], %[a2]}\n\t" TA_I8_DENSE_BODY(TA_I8_DENSE3_GROUP)
-                 "ldm %[W]!, {%[w0], %[w1], %[w2]}\n\t" TA_I8_REQ("a0", "w0") TA_I8_REQ("a1", "w1")
-                     TA_I8_REQ("a2", "w2")
-                 "strb %[a0], [%[Y]], #1\n\t"
-                 "strb %[a1], [%[Y]], #1\n\t"
-                 "strb %[a2], [%[Y]], #1\n\t"
+    asm volatile(TA_I8_DENSE_ASM("ldm %[W]!, {%[a0], %[a1], %[a2]}\n\t", TA_I8_DENSE3_GROUP,
+                                 "ldm %[W]!, {%[w0], %[w1], %[w2]}\n\t" TA_I8_REQ("a0", "w0") TA_I8_REQ("a1", "w1")
+                                     TA_I8_REQ("a2", "w2"),
+                                 "strb %[a0], [%[Y]], #1\n\t"
+                                 "strb %[a1], [%[Y]], #1\n\t"
+                                 "strb %[a2], [%[Y]], #1\n\t")
                  : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2),
-                   [xa] "=&r"(xa), [xb] "=&r"(xb), [W] "+r"(W), [X] "+r"(X), [Y] "+r"(Y)
-                 : [g] "i"(G), [rest] "i"(G % 4), [unrolled] "i"(unrolled), [xe] "m"(xe)
-                 : "memory", "cc");
-    w = W;
-    y = Y;
+                   [xa] "=&r"(xa), [xb] "=&r"(xb), [W] "+r"(W), [X] "+r"(X), [Y] "+r"(Y),
+                   [n] "+m"(blocks) TA_I8_DENSE_OPERANDS);
   } else if constexpr (R == 2) {
     register std::int32_t a0 asm("r0"), a1 asm("r1");
     register std::uint32_t w0 asm("r2"), w1 asm("r3"), xa asm("r4"), xb asm("r5");
     register const std::uint32_t* W asm("r6") = w;
     register const std::uint32_t* X asm("r8") = xp;
     register std::int8_t* Y asm("r9") = y;
-    asm volatile("ldrd %[a0], %[a1], [%[W]], #8\n\t" TA_I8_DENSE_BODY(TA_I8_DENSE2_GROUP)
-                 "ldrd %[w0], %[w1], [%[W]], #8\n\t" TA_I8_REQ("a0", "w0") TA_I8_REQ("a1", "w1")
-                 "strb %[a0], [%[Y]], #1\n\t"
-                 "strb %[a1], [%[Y]], #1\n\t"
+    asm volatile(TA_I8_DENSE_ASM("ldrd %[a0], %[a1], [%[W]], #8\n\t", TA_I8_DENSE2_GROUP,
+                                 "ldrd %[w0], %[w1], [%[W]], #8\n\t" TA_I8_REQ("a0", "w0") TA_I8_REQ("a1", "w1"),
+                                 "strb %[a0], [%[Y]], #1\n\t"
+                                 "strb %[a1], [%[Y]], #1\n\t")
                  : [a0] "=&r"(a0), [a1] "=&r"(a1), [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),
-                   [W] "+r"(W), [X] "+r"(X), [Y] "+r"(Y)
-                 : [g] "i"(G), [rest] "i"(G % 4), [unrolled] "i"(unrolled), [xe] "m"(xe)
-                 : "memory", "cc");
-    w = W;
-    y = Y;
+                   [W] "+r"(W), [X] "+r"(X), [Y] "+r"(Y), [n] "+m"(blocks) TA_I8_DENSE_OPERANDS);
   } else {
     static_assert(R == 1, "internal: dense blocks have 1 to 4 rows");
     register std::int32_t a0 asm("r0");
@@ -415,16 +415,12 @@ TINYADAPT_ALWAYS_INLINE void dense_block(const std::uint32_t*& w, const std::uin
     register const std::uint32_t* W asm("r4") = w;
     register const std::uint32_t* X asm("r5") = xp;
     register std::int8_t* Y asm("r6") = y;
-    asm volatile("ldr %[a0], [%[W]], #4\n\t" TA_I8_DENSE_BODY(TA_I8_DENSE1_GROUP)
-                 "ldr %[w0], [%[W]], #4\n\t" TA_I8_REQ("a0", "w0")
-                 "strb %[a0], [%[Y]], #1\n\t"
+    asm volatile(TA_I8_DENSE_ASM("ldr %[a0], [%[W]], #4\n\t", TA_I8_DENSE1_GROUP,
+                                 "ldr %[w0], [%[W]], #4\n\t" TA_I8_REQ("a0", "w0"), "strb %[a0], [%[Y]], #1\n\t")
                  : [a0] "=&r"(a0), [w0] "=&r"(w0), [xa] "=&r"(xa), [xb] "=&r"(xb), [W] "+r"(W), [X] "+r"(X),
-                   [Y] "+r"(Y)
-                 : [g] "i"(G), [rest] "i"(G % 4), [unrolled] "i"(unrolled), [xe] "m"(xe)
-                 : "memory", "cc");
-    w = W;
-    y = Y;
+                   [Y] "+r"(Y), [n] "+m"(blocks) TA_I8_DENSE_OPERANDS);
   }
+#undef TA_I8_DENSE_OPERANDS
 }
 
 template <std::size_t In, std::size_t Out>
@@ -435,15 +431,16 @@ inline void dense(const std::int8_t* x, const std::uint32_t* packed, std::int8_t
   using P = Packing<Out, In, 4>;
   auto* xp = static_cast<std::uint32_t*>(scratch);
   prepare<P::groups>(x, xp);
-  const std::uint32_t* w = packed;
-  for (std::size_t b = 0; b < P::full_blocks; ++b) dense_block<4, P::groups>(w, xp, y);
-  if constexpr (P::rest > 0) dense_block<P::rest, P::groups>(w, xp, y);
+  if constexpr (P::full_blocks > 0) dense_rows<4, P::groups>(packed, xp, y, P::full_blocks);
+  if constexpr (P::rest > 0)
+    dense_rows<P::rest, P::groups>(packed + P::block_start(P::full_blocks), xp, y + 4 * P::full_blocks, 1);
 }
 
-// Conv2D: one block of R (1 or 2) output channels for two output pixels whose
-// prepared inputs start at P0 and P1. Kernel row ky, group g sits at
-// ky * row_stride + 8 g from the pixel's start. R=2 costs 13 instructions per
-// 16 multiply-accumulates. The first group adds the start values.
+// Conv2D: two output pixels whose prepared inputs start at P0 and P1, all
+// output channels, two at a time (then one if F is odd). Kernel row ky,
+// group g sits at ky * row_stride + 8 g from a pixel's start. Two channels
+// cost 13 instructions per 16 multiply-accumulates; the first group adds the
+// start values.
 #define TA_I8_CONV2_GROUP                                                                                   \
   "ldrd %[w0], %[w1], [%[W]], #8\n\t"                                                                       \
   "ldrd %[xa0], %[xb0], [%[P0], #.Lta_o]\n\t"                                                               \
@@ -473,48 +470,51 @@ inline void dense(const std::int8_t* x, const std::uint32_t* packed, std::int8_t
   ".endr\n\t"
 
 template <class Geo>
-inline constexpr bool conv_fast = Geo::groups <= 64 && (Geo::kh - 1) * Geo::row_stride + 8 * (Geo::row_groups - 1) <= 1020;
+inline constexpr bool conv_fast =
+    Geo::groups <= 64 && (Geo::kh - 1) * Geo::row_stride + 8 * (Geo::row_groups - 1) <= 1020;
 
-template <class Geo, std::size_t R>
-TINYADAPT_ALWAYS_INLINE void conv_block(const std::uint32_t*& w, const unsigned char* p0, const unsigned char* p1,
-                                        std::int8_t* y0, std::int8_t* y1) noexcept {
+template <class Geo>
+__attribute__((noinline)) void conv_pixels(const std::uint32_t* w, const unsigned char* p0, const unsigned char* p1,
+                                           std::int8_t* y0, std::int8_t* y1) noexcept {
+  using P = Packing<Geo::f, Geo::taps, 2>;
+  const std::uint32_t* const pairs_end = w + P::block_start(P::full_blocks);
   register std::int32_t a00 asm("r0"), a01 asm("r1"), a10 asm("r2"), a11 asm("r3");
   register std::uint32_t w0 asm("r4"), w1 asm("r5"), xa0 asm("r6"), xb0 asm("r8"), xa1 asm("r9"), xb1 asm("r10");
   register const std::uint32_t* W asm("r11") = w;
   register const unsigned char* P0 asm("r12") = p0;
   register const unsigned char* P1 asm("lr") = p1;
-  if constexpr (R == 2) {
-    asm volatile("ldrd %[a00], %[a01], [%[W]], #8\n\t" TA_I8_CONV_BODY(TA_I8_CONV2_GROUP)
-                 "ldrd %[w0], %[w1], [%[W]], #8\n\t" TA_I8_REQ("a00", "w0") TA_I8_REQ("a01", "w1")
-                     TA_I8_REQ("a10", "w0") TA_I8_REQ("a11", "w1")
-                 "ldr %[xa0], %[y0]\n\t"
-                 "strb %[a00], [%[xa0]]\n\t"
-                 "strb %[a01], [%[xa0], #1]\n\t"
-                 "ldr %[xa0], %[y1]\n\t"
-                 "strb %[a10], [%[xa0]]\n\t"
-                 "strb %[a11], [%[xa0], #1]\n\t"
-                 : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [w0] "=&r"(w0),
-                   [w1] "=&r"(w1), [xa0] "=&r"(xa0), [xb0] "=&r"(xb0), [xa1] "=&r"(xa1), [xb1] "=&r"(xb1),
-                   [W] "+r"(W)
-                 : [P0] "r"(P0), [P1] "r"(P1), [kh] "i"(Geo::kh), [gr] "i"(Geo::row_groups),
-                   [rs] "i"(Geo::row_stride), [y0] "m"(y0), [y1] "m"(y1)
-                 : "memory");
-  } else {
-    static_assert(R == 1, "internal: conv blocks have 1 or 2 channels");
-    asm volatile("ldr %[a00], [%[W]], #4\n\t" TA_I8_CONV_BODY(TA_I8_CONV1_GROUP)
-                 "ldr %[w0], [%[W]], #4\n\t" TA_I8_REQ("a00", "w0") TA_I8_REQ("a10", "w0")
-                 "ldr %[xa0], %[y0]\n\t"
-                 "strb %[a00], [%[xa0]]\n\t"
-                 "ldr %[xa0], %[y1]\n\t"
-                 "strb %[a10], [%[xa0]]\n\t"
-                 : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [w0] "=&r"(w0),
-                   [w1] "=&r"(w1), [xa0] "=&r"(xa0), [xb0] "=&r"(xb0), [xa1] "=&r"(xa1), [xb1] "=&r"(xb1),
-                   [W] "+r"(W)
-                 : [P0] "r"(P0), [P1] "r"(P1), [kh] "i"(Geo::kh), [gr] "i"(Geo::row_groups),
-                   [rs] "i"(Geo::row_stride), [y0] "m"(y0), [y1] "m"(y1)
-                 : "memory");
-  }
-  w = W;
+  asm volatile(
+      ".if %c[pairs]\n\t"
+      "1:\n\t"
+      "ldrd %[a00], %[a01], [%[W]], #8\n\t" TA_I8_CONV_BODY(TA_I8_CONV2_GROUP)
+      "ldrd %[w0], %[w1], [%[W]], #8\n\t" TA_I8_REQ("a00", "w0") TA_I8_REQ("a01", "w1") TA_I8_REQ("a10", "w0")
+          TA_I8_REQ("a11", "w1")
+      "ldr %[xa0], %[y0]\n\t"
+      "strb %[a00], [%[xa0]], #1\n\t"
+      "strb %[a01], [%[xa0]], #1\n\t"
+      "str %[xa0], %[y0]\n\t"
+      "ldr %[xa0], %[y1]\n\t"
+      "strb %[a10], [%[xa0]], #1\n\t"
+      "strb %[a11], [%[xa0]], #1\n\t"
+      "str %[xa0], %[y1]\n\t"
+      "ldr %[xa0], %[end]\n\t"
+      "cmp %[W], %[xa0]\n\t"
+      "bne 1b\n\t"
+      ".endif\n\t"
+      ".if %c[single]\n\t"
+      "ldr %[a00], [%[W]], #4\n\t" TA_I8_CONV_BODY(TA_I8_CONV1_GROUP)
+      "ldr %[w0], [%[W]], #4\n\t" TA_I8_REQ("a00", "w0") TA_I8_REQ("a10", "w0")
+      "ldr %[xa0], %[y0]\n\t"
+      "strb %[a00], [%[xa0]]\n\t"
+      "ldr %[xa0], %[y1]\n\t"
+      "strb %[a10], [%[xa0]]\n\t"
+      ".endif\n\t"
+      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [w0] "=&r"(w0), [w1] "=&r"(w1),
+        [xa0] "=&r"(xa0), [xb0] "=&r"(xb0), [xa1] "=&r"(xa1), [xb1] "=&r"(xb1), [W] "+r"(W), [y0] "+m"(y0),
+        [y1] "+m"(y1)
+      : [P0] "r"(P0), [P1] "r"(P1), [kh] "i"(Geo::kh), [gr] "i"(Geo::row_groups), [rs] "i"(Geo::row_stride),
+        [end] "m"(pairs_end), [pairs] "i"(P::full_blocks > 0 ? 1 : 0), [single] "i"(P::rest)
+      : "memory", "cc");
 }
 
 template <class Geo>
@@ -524,43 +524,48 @@ inline constexpr std::size_t conv2d_scratch_bytes = conv_fast<Geo> ? Geo::prepar
 // taps read zp.
 template <class Geo>
 inline void prepare_conv_input(const std::int8_t* x, std::int8_t zp, std::uint32_t* t) noexcept {
-  const std::uint32_t zbyte = static_cast<std::uint8_t>(zp);
-  const std::uint32_t zword = zbyte * 0x01010101u;
   std::uint32_t za, zb;
-  asm("sxtb16 %0, %2, ror #8\n\t"
-      "rev16 %1, %2\n\t"
-      "eor %1, %1, #0x007f007f"
-      : "=&r"(za), "=&r"(zb)
-      : "r"(zword));
+  prepare_word(static_cast<std::uint8_t>(zp) * 0x01010101u, za, zb);
   constexpr std::size_t entry_words = Geo::entry_bytes / 4;
   for (std::size_t iy = 0; iy < Geo::hp; ++iy) {
     std::uint32_t* row = t + iy * Geo::row_entries * entry_words;
     const bool row_in = iy >= Geo::pt && iy - Geo::pt < Geo::h;
+    const std::int8_t* xrow = x + (iy - Geo::pt) * Geo::w * Geo::c;  // used only when row_in
     if constexpr (Geo::direct) {
       // Left padding, the input row, right padding.
       constexpr std::size_t left = Geo::pl < Geo::wp ? Geo::pl : Geo::wp;
       constexpr std::size_t mid = Geo::wp - left < Geo::w ? Geo::wp - left : Geo::w;
       const std::size_t n_in = row_in ? mid : 0;
       for (std::size_t i = 0; i < left * entry_words; i += 2) row[i] = za, row[i + 1] = zb;
-      if (row_in) prepare<mid * Geo::c / 4>(x + (iy - Geo::pt) * Geo::w * Geo::c, row + left * entry_words);
+      if constexpr (mid > 0)
+        if (row_in) prepare<mid * Geo::c / 4>(xrow, row + left * entry_words);
       for (std::size_t i = (left + n_in) * entry_words; i < Geo::wp * entry_words; i += 2) row[i] = za, row[i + 1] = zb;
     } else {
       for (std::size_t ox = 0; ox < Geo::ow; ++ox) {
         std::uint32_t* e = row + ox * entry_words;
         const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * Geo::sw) - static_cast<std::ptrdiff_t>(Geo::pl);
-        alignas(4) std::int8_t taps[Geo::lr];
         if (row_in && ix0 >= 0 && ix0 + static_cast<std::ptrdiff_t>(Geo::kw) <= static_cast<std::ptrdiff_t>(Geo::w)) {
-          // The whole kernel row is inside: lr bytes from the input (the
-          // padding taps read whatever follows; their weights are zero).
-          std::memcpy(taps, x + ((iy - Geo::pt) * Geo::w + static_cast<std::size_t>(ix0)) * Geo::c, Geo::lr);
+          // The whole kernel row is inside: lr bytes straight from the input
+          // (the padding taps read what follows; their weights are zero).
+          const std::int8_t* src = xrow + static_cast<std::size_t>(ix0) * Geo::c;
+          for (std::size_t g = 0; g < Geo::row_groups; ++g) {
+            std::uint32_t v;
+            std::memcpy(&v, src + 4 * g, 4);
+            prepare_word(v, e[2 * g], e[2 * g + 1]);
+          }
         } else {
-          for (std::size_t j = 0; j < Geo::lr; ++j) {
-            const std::ptrdiff_t ix = ix0 + static_cast<std::ptrdiff_t>(j / Geo::c);
-            const bool in = row_in && j < Geo::row_taps && ix >= 0 && ix < static_cast<std::ptrdiff_t>(Geo::w);
-            taps[j] = in ? x[((iy - Geo::pt) * Geo::w + static_cast<std::size_t>(ix)) * Geo::c + j % Geo::c] : zp;
+          for (std::size_t g = 0; g < Geo::row_groups; ++g) {
+            std::uint32_t v = 0;
+            for (std::size_t k = 0; k < 4; ++k) {
+              const std::size_t j = 4 * g + k;
+              const std::ptrdiff_t ix = ix0 + static_cast<std::ptrdiff_t>(j / Geo::c);
+              const bool in = row_in && j < Geo::row_taps && ix >= 0 && ix < static_cast<std::ptrdiff_t>(Geo::w);
+              const std::int8_t b = in ? xrow[static_cast<std::size_t>(ix) * Geo::c + j % Geo::c] : zp;
+              v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(b)) << (8 * k);
+            }
+            prepare_word(v, e[2 * g], e[2 * g + 1]);
           }
         }
-        prepare<Geo::row_groups>(taps, e);
       }
     }
   }
@@ -576,17 +581,18 @@ inline void conv2d(const std::int8_t* x, std::int8_t zp, const std::uint32_t* pa
     prepare_conv_input<Geo>(x, zp, t);
     const auto* base = reinterpret_cast<const unsigned char*>(t);
     constexpr std::size_t n = Geo::oh * Geo::ow;
+    std::size_t oy = 0, ox = 0;  // of pixel p
     for (std::size_t p = 0; p < n; p += 2) {
-      const std::size_t q = p + 1 < n ? p + 1 : p;
-      const unsigned char* p0 =
-          base + ((p / Geo::ow) * Geo::sh * Geo::row_entries + (p % Geo::ow) * Geo::col_step) * Geo::entry_bytes;
-      const unsigned char* p1 =
-          base + ((q / Geo::ow) * Geo::sh * Geo::row_entries + (q % Geo::ow) * Geo::col_step) * Geo::entry_bytes;
-      std::int8_t* y0 = y + p * Geo::f;
-      std::int8_t* y1 = y + q * Geo::f;
-      const std::uint32_t* w = packed;
-      for (std::size_t c = 0; c + 1 < Geo::f; c += 2) conv_block<Geo, 2>(w, p0, p1, y0 + c, y1 + c);
-      if constexpr (Geo::f % 2 == 1) conv_block<Geo, 1>(w, p0, p1, y0 + Geo::f - 1, y1 + Geo::f - 1);
+      const unsigned char* p0 = base + (oy * Geo::sh * Geo::row_entries + ox * Geo::col_step) * Geo::entry_bytes;
+      if (++ox == Geo::ow) ox = 0, ++oy;
+      const unsigned char* p1 = p0;
+      std::int8_t* y1 = y + p * Geo::f;
+      if (p + 1 < n) {
+        p1 = base + (oy * Geo::sh * Geo::row_entries + ox * Geo::col_step) * Geo::entry_bytes;
+        y1 += Geo::f;
+        if (++ox == Geo::ow) ox = 0, ++oy;
+      }
+      conv_pixels<Geo>(packed, p0, p1, y + p * Geo::f, y1);
     }
   }
 }
@@ -633,7 +639,7 @@ using portable::relu;
 #undef TA_I8_DENSE3_GROUP
 #undef TA_I8_DENSE2_GROUP
 #undef TA_I8_DENSE1_GROUP
-#undef TA_I8_DENSE_BODY
+#undef TA_I8_DENSE_ASM
 #undef TA_I8_CONV2_GROUP
 #undef TA_I8_CONV1_GROUP
 #undef TA_I8_CONV_BODY
