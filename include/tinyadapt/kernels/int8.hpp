@@ -259,205 +259,207 @@ TINYADAPT_ALWAYS_INLINE void prepare_word(std::uint32_t x, std::uint32_t& a, std
       : "r"(x));
 }
 
+// The Dense and Conv2D assembly below names registers directly (r7 is never
+// used) and receives its pointers through memory operands.
+#define TA_I8_CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "memory", "cc"
+#define TA_I8_REQ(a, m) "smmulr " a ", " a ", " m "\n\tssat " a ", #8, " a "\n\t"
+
+// Four groups of inputs: r9 source, r10 destination (see prepare()).
+#define TA_I8_PREP4                                        \
+  "ldm r9!, {r1, r3, r5, r8}\n\t"                          \
+  "sxtb16 r0, r1, ror #8\n\t"                              \
+  "sxtb16 r2, r3, ror #8\n\t"                              \
+  "sxtb16 r4, r5, ror #8\n\t"                              \
+  "sxtb16 r6, r8, ror #8\n\t"                              \
+  "rev16 r1, r1\n\t"                                       \
+  "rev16 r3, r3\n\t"                                       \
+  "rev16 r5, r5\n\t"                                       \
+  "rev16 r8, r8\n\t"                                       \
+  "eor r1, r1, #0x007f007f\n\t"                            \
+  "eor r3, r3, #0x007f007f\n\t"                            \
+  "eor r5, r5, #0x007f007f\n\t"                            \
+  "eor r8, r8, #0x007f007f\n\t"                            \
+  "stm r10!, {r0, r1, r2, r3, r4, r5, r6, r8}\n\t"
+#define TA_I8_PREP1                                        \
+  "ldr r1, [r9], #4\n\t"                                   \
+  "sxtb16 r0, r1, ror #8\n\t"                              \
+  "rev16 r1, r1\n\t"                                       \
+  "eor r1, r1, #0x007f007f\n\t"                            \
+  "strd r0, r1, [r10], #8\n\t"
+// Input x -> prepared xp, with operands x, xp, xq (x + 16 * quads) and the
+// constants plooped, quads, grest.
+#define TA_I8_PREPARE                                      \
+  "ldr r9, %[x]\n\t"                                       \
+  "ldr r10, %[xp]\n\t"                                     \
+  ".if %c[plooped]\n\t"                                    \
+  "ldr r11, %[xq]\n\t"                                     \
+  "1:\n\t" TA_I8_PREP4                                     \
+  "cmp r9, r11\n\t"                                        \
+  "bne 1b\n\t"                                             \
+  ".else\n\t"                                              \
+  ".rept %c[quads]\n\t" TA_I8_PREP4 ".endr\n\t"           \
+  ".endif\n\t"                                             \
+  ".rept %c[grest]\n\t" TA_I8_PREP1 ".endr\n\t"
+
 // Prepares G groups of four inputs: xp[2g] = a, xp[2g + 1] = b. x must be
 // 4-byte aligned. 14 instructions per four groups.
 template <std::size_t G>
 __attribute__((noinline)) void prepare(const std::int8_t* x, std::uint32_t* xp) noexcept {
-  register std::uint32_t a0 asm("r0"), b0 asm("r1"), a1 asm("r2"), b1 asm("r3");
-  register std::uint32_t a2 asm("r4"), b2 asm("r5"), a3 asm("r6"), b3 asm("r8");
-  register const std::int8_t* S asm("r9") = x;
-  register std::uint32_t* D asm("r10") = xp;
-  register const std::int8_t* E asm("r11") = x + 16 * (G / 4);
-  constexpr int looped = G / 4 > 16 ? 1 : 0;
-#define TA_I8_PREP4                                                 \
-  "ldm %[S]!, {%[b0], %[b1], %[b2], %[b3]}\n\t"                     \
-  "sxtb16 %[a0], %[b0], ror #8\n\t"                                 \
-  "sxtb16 %[a1], %[b1], ror #8\n\t"                                 \
-  "sxtb16 %[a2], %[b2], ror #8\n\t"                                 \
-  "sxtb16 %[a3], %[b3], ror #8\n\t"                                 \
-  "rev16 %[b0], %[b0]\n\t"                                          \
-  "rev16 %[b1], %[b1]\n\t"                                          \
-  "rev16 %[b2], %[b2]\n\t"                                          \
-  "rev16 %[b3], %[b3]\n\t"                                          \
-  "eor %[b0], %[b0], #0x007f007f\n\t"                               \
-  "eor %[b1], %[b1], #0x007f007f\n\t"                               \
-  "eor %[b2], %[b2], #0x007f007f\n\t"                               \
-  "eor %[b3], %[b3], #0x007f007f\n\t"                               \
-  "stm %[D]!, {%[a0], %[b0], %[a1], %[b1], %[a2], %[b2], %[a3], %[b3]}\n\t"
-  asm volatile(
-      ".if %c[looped]\n\t"
-      "1:\n\t" TA_I8_PREP4
-      "cmp %[S], %[E]\n\t"
-      "bne 1b\n\t"
-      ".else\n\t"
-      ".rept %c[quads]\n\t" TA_I8_PREP4 ".endr\n\t"
-      ".endif\n\t"
-      ".rept %c[rest]\n\t"
-      "ldr %[b0], [%[S]], #4\n\t"
-      "sxtb16 %[a0], %[b0], ror #8\n\t"
-      "rev16 %[b0], %[b0]\n\t"
-      "eor %[b0], %[b0], #0x007f007f\n\t"
-      "strd %[a0], %[b0], [%[D]], #8\n\t"
-      ".endr\n\t"
-      : [a0] "=&r"(a0), [b0] "=&r"(b0), [a1] "=&r"(a1), [b1] "=&r"(b1), [a2] "=&r"(a2), [b2] "=&r"(b2),
-        [a3] "=&r"(a3), [b3] "=&r"(b3), [S] "+r"(S), [D] "+r"(D)
-      : [E] "r"(E), [looped] "i"(looped), [quads] "i"(G / 4), [rest] "i"(G % 4)
-      : "memory", "cc");
-#undef TA_I8_PREP4
+  const std::int8_t* const xq = x + 16 * (G / 4);
+  asm volatile(TA_I8_PREPARE
+               :
+               : [x] "m"(x), [xp] "m"(xp), [xq] "m"(xq), [quads] "i"(G / 4), [grest] "i"(G % 4),
+                 [plooped] "i"(G / 4 > 16 ? 1 : 0)
+               : TA_I8_CLOBBERS);
 }
 
-// Instruction text helpers (operands are named %[..] in each asm statement).
-#define TA_I8_SMLAD(a, w, x) "smlad %[" a "], %[" w "], %[" x "], %[" a "]\n\t"
-#define TA_I8_SMLAD3(d, w, x, a) "smlad %[" d "], %[" w "], %[" x "], %[" a "]\n\t"
-#define TA_I8_SXTB16(w) "sxtb16 %[" w "], %[" w "]\n\t"
-#define TA_I8_REQ(a, m) "smmulr %[" a "], %[" a "], %[" m "]\n\tssat %[" a "], #8, %[" a "]\n\t"
-#define TA_I8_XUNROLLED "ldrd %[xa], %[xb], [%[X], #.Lta_o]\n\t"
-#define TA_I8_XLOOP "ldrd %[xa], %[xb], [%[X]], #8\n\t"
-
-// Dense: R rows (one block) over G groups of prepared input; R=4 costs 14
-// instructions per 16 multiply-accumulates.
-#define TA_I8_DENSE4_GROUP(LDX)                                                                              \
-  LDX "ldm %[W]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" TA_I8_SMLAD("a0", "w0", "xa") TA_I8_SMLAD("a1", "w1", "xa") \
-      TA_I8_SMLAD("a2", "w2", "xa") TA_I8_SMLAD("a3", "w3", "xa") TA_I8_SXTB16("w0") TA_I8_SXTB16("w1")         \
-          TA_I8_SXTB16("w2") TA_I8_SXTB16("w3") TA_I8_SMLAD("a0", "w0", "xb") TA_I8_SMLAD("a1", "w1", "xb")     \
-              TA_I8_SMLAD("a2", "w2", "xb") TA_I8_SMLAD("a3", "w3", "xb")
-#define TA_I8_DENSE3_GROUP(LDX)                                                                              \
-  LDX "ldm %[W]!, {%[w0], %[w1], %[w2]}\n\t" TA_I8_SMLAD("a0", "w0", "xa") TA_I8_SMLAD("a1", "w1", "xa")        \
-      TA_I8_SMLAD("a2", "w2", "xa") TA_I8_SXTB16("w0") TA_I8_SXTB16("w1") TA_I8_SXTB16("w2")                    \
-          TA_I8_SMLAD("a0", "w0", "xb") TA_I8_SMLAD("a1", "w1", "xb") TA_I8_SMLAD("a2", "w2", "xb")
-#define TA_I8_DENSE2_GROUP(LDX)                                                                              \
-  LDX "ldrd %[w0], %[w1], [%[W]], #8\n\t" TA_I8_SMLAD("a0", "w0", "xa") TA_I8_SMLAD("a1", "w1", "xa")           \
-      TA_I8_SXTB16("w0") TA_I8_SXTB16("w1") TA_I8_SMLAD("a0", "w0", "xb") TA_I8_SMLAD("a1", "w1", "xb")
-#define TA_I8_DENSE1_GROUP(LDX)                                                                              \
-  LDX "ldr %[w0], [%[W]], #4\n\t" TA_I8_SMLAD("a0", "w0", "xa") TA_I8_SXTB16("w0") TA_I8_SMLAD("a0", "w0", "xb")
-
-// Blocks one after another ("1:" loop, count in memory); within a block the
-// groups are unrolled with immediate offsets, or (more than 64 groups) looped
-// four at a time ("2:") with the rest unrolled.
-#define TA_I8_DENSE_ASM(INIT, GROUP, MULT, STORE)                                         \
-  "1:\n\t" INIT                                                                           \
-  ".if %c[unrolled]\n\t"                                                                  \
-  ".set .Lta_o, 0\n\t"                                                                    \
-  ".rept %c[g]\n\t" GROUP(TA_I8_XUNROLLED) ".set .Lta_o, .Lta_o + 8\n\t"                   \
-  ".endr\n\t"                                                                             \
-  ".else\n\t"                                                                             \
-  "ldr %[X], %[xp]\n\t"                                                                   \
-  "2:\n\t" GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP) GROUP(TA_I8_XLOOP)      \
-  "ldr %[xa], %[xe]\n\t"                                                                  \
-  "cmp %[X], %[xa]\n\t"                                                                   \
-  "bne 2b\n\t"                                                                            \
-  ".rept %c[rest]\n\t" GROUP(TA_I8_XLOOP) ".endr\n\t"                                      \
-  ".endif\n\t" MULT STORE                                                                 \
-  "ldr %[xa], %[n]\n\t"                                                                   \
-  "subs %[xa], %[xa], #1\n\t"                                                             \
-  "str %[xa], %[n]\n\t"                                                                   \
-  "bne 1b\n\t"
+// Dense groups. Registers: accumulators r0-r3, weights r4 r5 r6 r8, prepared
+// input r9 (a) r10 (b), weights pointer r11, input pointer r12, output lr.
+#define TA_I8_XU "ldrd r9, r10, [r12, #.Lta_o]\n\t"
+#define TA_I8_XL "ldrd r9, r10, [r12], #8\n\t"
+#define TA_I8_D4(LDX)                                                                                 \
+  LDX "ldm r11!, {r4, r5, r6, r8}\n\t"                                                                \
+      "smlad r0, r4, r9, r0\n\tsmlad r1, r5, r9, r1\n\tsmlad r2, r6, r9, r2\n\tsmlad r3, r8, r9, r3\n\t" \
+      "sxtb16 r4, r4\n\tsxtb16 r5, r5\n\tsxtb16 r6, r6\n\tsxtb16 r8, r8\n\t"                          \
+      "smlad r0, r4, r10, r0\n\tsmlad r1, r5, r10, r1\n\tsmlad r2, r6, r10, r2\n\tsmlad r3, r8, r10, r3\n\t"
+#define TA_I8_D3(LDX)                                                                     \
+  LDX "ldm r11!, {r4, r5, r6}\n\t"                                                        \
+      "smlad r0, r4, r9, r0\n\tsmlad r1, r5, r9, r1\n\tsmlad r2, r6, r9, r2\n\t"          \
+      "sxtb16 r4, r4\n\tsxtb16 r5, r5\n\tsxtb16 r6, r6\n\t"                               \
+      "smlad r0, r4, r10, r0\n\tsmlad r1, r5, r10, r1\n\tsmlad r2, r6, r10, r2\n\t"
+#define TA_I8_D2(LDX)                                                                     \
+  LDX "ldrd r4, r5, [r11], #8\n\t"                                                        \
+      "smlad r0, r4, r9, r0\n\tsmlad r1, r5, r9, r1\n\t"                                  \
+      "sxtb16 r4, r4\n\tsxtb16 r5, r5\n\t"                                                \
+      "smlad r0, r4, r10, r0\n\tsmlad r1, r5, r10, r1\n\t"
+#define TA_I8_D1(LDX) \
+  LDX "ldr r4, [r11], #4\n\tsmlad r0, r4, r9, r0\n\tsxtb16 r4, r4\n\tsmlad r0, r4, r10, r0\n\t"
+// All groups of one block: unrolled with immediate input offsets, or (more
+// than 64 groups) four per loop iteration, the rest unrolled, and the input
+// pointer reset for the next block.
+#define TA_I8_DGROUPS(D)                                                      \
+  ".if %c[unrolled]\n\t"                                                      \
+  ".set .Lta_o, 0\n\t"                                                        \
+  ".rept %c[g]\n\t" D(TA_I8_XU) ".set .Lta_o, .Lta_o + 8\n\t"                  \
+  ".endr\n\t"                                                                 \
+  ".else\n\t"                                                                 \
+  "4:\n\t" D(TA_I8_XL) D(TA_I8_XL) D(TA_I8_XL) D(TA_I8_XL)                     \
+  "ldr r9, %[xe]\n\t"                                                         \
+  "cmp r12, r9\n\t"                                                           \
+  "bne 4b\n\t"                                                                \
+  ".rept %c[grest]\n\t" D(TA_I8_XL) ".endr\n\t"                                \
+  "ldr r12, %[xp]\n\t"                                                        \
+  ".endif\n\t"
 
 template <std::size_t G>
 inline constexpr int dense_unrolled = G <= 64 ? 1 : 0;
 
-// `blocks` (at least 1) blocks of R rows; w points at the first block.
-template <std::size_t R, std::size_t G>
-__attribute__((noinline)) void dense_rows(const std::uint32_t* w, const std::uint32_t* xp, std::int8_t* y,
-                                          std::uint32_t blocks) noexcept {
-  static_assert(dense_unrolled<G> || G / 4 > 0, "internal: looped dense block needs at least four groups");
-  const std::uint32_t* const xe = xp + 2 * 4 * (G / 4);  // end of the looped part
-#define TA_I8_DENSE_OPERANDS                                                                             \
-  : [g] "i"(G), [rest] "i"(G % 4), [unrolled] "i"(dense_unrolled<G>), [xe] "m"(xe), [xp] "m"(xp) \
-  : "memory", "cc"
-  if constexpr (R == 4) {
-    register std::int32_t a0 asm("r0"), a1 asm("r1"), a2 asm("r2"), a3 asm("r3");
-    register std::uint32_t w0 asm("r4"), w1 asm("r5"), w2 asm("r6"), w3 asm("r8"), xa asm("r9"), xb asm("r10");
-    register const std::uint32_t* W asm("r11") = w;
-    register const std::uint32_t* X asm("r12") = xp;
-    register std::int8_t* Y asm("lr") = y;
-    asm volatile(TA_I8_DENSE_ASM("ldm %[W]!, {%[a0], %[a1], %[a2], %[a3]}\n\t", TA_I8_DENSE4_GROUP,
-                                 "ldm %[W]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" TA_I8_REQ("a0", "w0")
-                                     TA_I8_REQ("a1", "w1") TA_I8_REQ("a2", "w2") TA_I8_REQ("a3", "w3"),
-                                 "strb %[a0], [%[Y]], #1\n\t"
-                                 "strb %[a1], [%[Y]], #1\n\t"
-                                 "strb %[a2], [%[Y]], #1\n\t"
-                                 "strb %[a3], [%[Y]], #1\n\t")
-                 : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [w0] "=&r"(w0), [w1] "=&r"(w1),
-                   [w2] "=&r"(w2), [w3] "=&r"(w3), [xa] "=&r"(xa), [xb] "=&r"(xb), [W] "+r"(W), [X] "+r"(X),
-                   [Y] "+r"(Y), [n] "+m"(blocks) TA_I8_DENSE_OPERANDS);
-  } else if constexpr (R == 3) {
-    register std::int32_t a0 asm("r0"), a1 asm("r1"), a2 asm("r2");
-    register std::uint32_t w0 asm("r3"), w1 asm("r4"), w2 asm("r5"), xa asm("r6"), xb asm("r8");
-    register const std::uint32_t* W asm("r9") = w;
-    register const std::uint32_t* X asm("r10") = xp;
-    register std::int8_t* Y asm("r11") = y;
-    asm volatile(TA_I8_DENSE_ASM("ldm %[W]!, {%[a0], %[a1], %[a2]}\n\t", TA_I8_DENSE3_GROUP,
-                                 "ldm %[W]!, {%[w0], %[w1], %[w2]}\n\t" TA_I8_REQ("a0", "w0") TA_I8_REQ("a1", "w1")
-                                     TA_I8_REQ("a2", "w2"),
-                                 "strb %[a0], [%[Y]], #1\n\t"
-                                 "strb %[a1], [%[Y]], #1\n\t"
-                                 "strb %[a2], [%[Y]], #1\n\t")
-                 : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2),
-                   [xa] "=&r"(xa), [xb] "=&r"(xb), [W] "+r"(W), [X] "+r"(X), [Y] "+r"(Y),
-                   [n] "+m"(blocks) TA_I8_DENSE_OPERANDS);
-  } else if constexpr (R == 2) {
-    register std::int32_t a0 asm("r0"), a1 asm("r1");
-    register std::uint32_t w0 asm("r2"), w1 asm("r3"), xa asm("r4"), xb asm("r5");
-    register const std::uint32_t* W asm("r6") = w;
-    register const std::uint32_t* X asm("r8") = xp;
-    register std::int8_t* Y asm("r9") = y;
-    asm volatile(TA_I8_DENSE_ASM("ldrd %[a0], %[a1], [%[W]], #8\n\t", TA_I8_DENSE2_GROUP,
-                                 "ldrd %[w0], %[w1], [%[W]], #8\n\t" TA_I8_REQ("a0", "w0") TA_I8_REQ("a1", "w1"),
-                                 "strb %[a0], [%[Y]], #1\n\t"
-                                 "strb %[a1], [%[Y]], #1\n\t")
-                 : [a0] "=&r"(a0), [a1] "=&r"(a1), [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),
-                   [W] "+r"(W), [X] "+r"(X), [Y] "+r"(Y), [n] "+m"(blocks) TA_I8_DENSE_OPERANDS);
-  } else {
-    static_assert(R == 1, "internal: dense blocks have 1 to 4 rows");
-    register std::int32_t a0 asm("r0");
-    register std::uint32_t w0 asm("r1"), xa asm("r2"), xb asm("r3");
-    register const std::uint32_t* W asm("r4") = w;
-    register const std::uint32_t* X asm("r5") = xp;
-    register std::int8_t* Y asm("r6") = y;
-    asm volatile(TA_I8_DENSE_ASM("ldr %[a0], [%[W]], #4\n\t", TA_I8_DENSE1_GROUP,
-                                 "ldr %[w0], [%[W]], #4\n\t" TA_I8_REQ("a0", "w0"), "strb %[a0], [%[Y]], #1\n\t")
-                 : [a0] "=&r"(a0), [w0] "=&r"(w0), [xa] "=&r"(xa), [xb] "=&r"(xb), [W] "+r"(W), [X] "+r"(X),
-                   [Y] "+r"(Y), [n] "+m"(blocks) TA_I8_DENSE_OPERANDS);
-  }
-#undef TA_I8_DENSE_OPERANDS
-}
-
 template <std::size_t In, std::size_t Out>
 inline constexpr std::size_t dense_scratch_bytes = 2 * round4(In);
 
+// The whole Dense layer in one block of assembly: prepare the input into xp,
+// then blocks of 4 rows (14 instructions per 16 multiply-accumulates) and one
+// block of the remaining rows.
 template <std::size_t In, std::size_t Out>
-inline void dense(const std::int8_t* x, const std::uint32_t* packed, std::int8_t* y, void* scratch) noexcept {
+__attribute__((noinline)) void dense_layer(const std::int8_t* x, const std::uint32_t* w, std::int8_t* y,
+                                           std::uint32_t* xp) noexcept {
   using P = Packing<Out, In, 4>;
-  auto* xp = static_cast<std::uint32_t*>(scratch);
-  prepare<P::groups>(x, xp);
-  if constexpr (P::full_blocks > 0) dense_rows<4, P::groups>(packed, xp, y, P::full_blocks);
-  if constexpr (P::rest > 0)
-    dense_rows<P::rest, P::groups>(packed + P::block_start(P::full_blocks), xp, y + 4 * P::full_blocks, 1);
+  constexpr std::size_t G = P::groups;
+  static_assert(dense_unrolled<G> || G / 4 > 0, "internal: looped dense block needs at least four groups");
+  const std::int8_t* const xq = x + 16 * (G / 4);                     // end of the four-group preparation
+  const std::uint32_t* const xe = xp + 2 * 4 * (G / 4);               // end of the looped groups
+  const std::uint32_t* const wend = w + P::block_start(P::full_blocks);  // end of the 4-row blocks
+  asm volatile(
+      TA_I8_PREPARE
+      // Blocks of four rows.
+      "ldr r11, %[w]\n\t"
+      "ldr r12, %[xp]\n\t"
+      "ldr lr, %[y]\n\t"
+      ".if %c[blocks]\n\t"
+      "3:\n\t"
+      "ldm r11!, {r0, r1, r2, r3}\n\t" TA_I8_DGROUPS(TA_I8_D4)
+      "ldm r11!, {r4, r5, r6, r8}\n\t" TA_I8_REQ("r0", "r4") TA_I8_REQ("r1", "r5") TA_I8_REQ("r2", "r6")
+          TA_I8_REQ("r3", "r8")
+      "strb r0, [lr], #1\n\t"
+      "strb r1, [lr], #1\n\t"
+      "strb r2, [lr], #1\n\t"
+      "strb r3, [lr], #1\n\t"
+      "ldr r9, %[wend]\n\t"
+      "cmp r11, r9\n\t"
+      "bne 3b\n\t"
+      ".endif\n\t"
+      // The remaining rows.
+      ".if %c[rest] == 3\n\t"
+      "ldm r11!, {r0, r1, r2}\n\t" TA_I8_DGROUPS(TA_I8_D3)
+      "ldm r11!, {r4, r5, r6}\n\t" TA_I8_REQ("r0", "r4") TA_I8_REQ("r1", "r5") TA_I8_REQ("r2", "r6")
+      "strb r0, [lr], #1\n\t"
+      "strb r1, [lr], #1\n\t"
+      "strb r2, [lr], #1\n\t"
+      ".elseif %c[rest] == 2\n\t"
+      "ldrd r0, r1, [r11], #8\n\t" TA_I8_DGROUPS(TA_I8_D2)
+      "ldrd r4, r5, [r11], #8\n\t" TA_I8_REQ("r0", "r4") TA_I8_REQ("r1", "r5")
+      "strb r0, [lr], #1\n\t"
+      "strb r1, [lr], #1\n\t"
+      ".elseif %c[rest] == 1\n\t"
+      "ldr r0, [r11], #4\n\t" TA_I8_DGROUPS(TA_I8_D1)
+      "ldr r4, [r11], #4\n\t" TA_I8_REQ("r0", "r4")
+      "strb r0, [lr], #1\n\t"
+      ".endif\n\t"
+      :
+      : [x] "m"(x), [w] "m"(w), [y] "m"(y), [xp] "m"(xp), [xq] "m"(xq), [xe] "m"(xe), [wend] "m"(wend),
+        [g] "i"(G), [quads] "i"(G / 4), [grest] "i"(G % 4), [plooped] "i"(G / 4 > 16 ? 1 : 0),
+        [unrolled] "i"(dense_unrolled<G>), [blocks] "i"(P::full_blocks > 0 ? 1 : 0), [rest] "i"(P::rest)
+      : TA_I8_CLOBBERS);
 }
 
-// Conv2D: two output pixels whose prepared inputs start at P0 and P1, all
-// output channels, two at a time (then one if F is odd). Kernel row ky,
-// group g sits at ky * row_stride + 8 g from a pixel's start. Two channels
-// cost 13 instructions per 16 multiply-accumulates; the first group adds the
-// start values.
-#define TA_I8_CONV2_GROUP                                                                                   \
-  "ldrd %[w0], %[w1], [%[W]], #8\n\t"                                                                       \
-  "ldrd %[xa0], %[xb0], [%[P0], #.Lta_o]\n\t"                                                               \
-  "ldrd %[xa1], %[xb1], [%[P1], #.Lta_o]\n\t"                                                               \
-  ".if .Lta_first\n\t" TA_I8_SMLAD3("a10", "w0", "xa1", "a00") TA_I8_SMLAD3("a11", "w1", "xa1", "a01")        \
-      TA_I8_SMLAD("a00", "w0", "xa0") TA_I8_SMLAD("a01", "w1", "xa0") ".else\n\t" TA_I8_SMLAD("a00", "w0", "xa0") \
-          TA_I8_SMLAD("a01", "w1", "xa0") TA_I8_SMLAD("a10", "w0", "xa1") TA_I8_SMLAD("a11", "w1", "xa1")      \
-  ".endif\n\t" TA_I8_SXTB16("w0") TA_I8_SXTB16("w1") TA_I8_SMLAD("a00", "w0", "xb0")                          \
-      TA_I8_SMLAD("a01", "w1", "xb0") TA_I8_SMLAD("a10", "w0", "xb1") TA_I8_SMLAD("a11", "w1", "xb1")
-#define TA_I8_CONV1_GROUP                                                                                   \
-  "ldr %[w0], [%[W]], #4\n\t"                                                                               \
-  "ldrd %[xa0], %[xb0], [%[P0], #.Lta_o]\n\t"                                                               \
-  "ldrd %[xa1], %[xb1], [%[P1], #.Lta_o]\n\t"                                                               \
-  ".if .Lta_first\n\t" TA_I8_SMLAD3("a10", "w0", "xa1", "a00") TA_I8_SMLAD("a00", "w0", "xa0") ".else\n\t"    \
-      TA_I8_SMLAD("a00", "w0", "xa0") TA_I8_SMLAD("a10", "w0", "xa1") ".endif\n\t" TA_I8_SXTB16("w0")          \
-          TA_I8_SMLAD("a00", "w0", "xb0") TA_I8_SMLAD("a10", "w0", "xb1")
-#define TA_I8_CONV_BODY(GROUP)          \
+template <std::size_t In, std::size_t Out>
+inline void dense(const std::int8_t* x, const std::uint32_t* packed, std::int8_t* y, void* scratch) noexcept {
+  dense_layer<In, Out>(x, packed, y, static_cast<std::uint32_t*>(scratch));
+}
+
+// Conv2D groups. Registers: accumulators r0 r1 (pixel 0, channels 0 and 1),
+// r2 r3 (pixel 1), weights r4 r5, prepared input r6 r8 (pixel 0) r9 r10
+// (pixel 1), weights pointer r11, input pointer r12 (pixel 0; pixel 1 is the
+// next one in the row, %[dp] bytes on), output lr. Two channels of two pixels
+// cost 13 instructions per 16 multiply-accumulates; the first group of a
+// two-pixel block adds the start values (loaded into r0 r1) for pixel 1 too.
+#define TA_I8_C22                                                                  \
+  "ldrd r4, r5, [r11], #8\n\t"                                                     \
+  "ldrd r6, r8, [r12, #.Lta_o]\n\t"                                                \
+  "ldrd r9, r10, [r12, #(.Lta_o + %c[dp])]\n\t"                                    \
+  ".if .Lta_first\n\t"                                                             \
+  "smlad r2, r4, r9, r0\n\tsmlad r3, r5, r9, r1\n\t"                               \
+  "smlad r0, r4, r6, r0\n\tsmlad r1, r5, r6, r1\n\t"                               \
+  ".else\n\t"                                                                      \
+  "smlad r0, r4, r6, r0\n\tsmlad r1, r5, r6, r1\n\t"                               \
+  "smlad r2, r4, r9, r2\n\tsmlad r3, r5, r9, r3\n\t"                               \
+  ".endif\n\t"                                                                     \
+  "sxtb16 r4, r4\n\tsxtb16 r5, r5\n\t"                                             \
+  "smlad r0, r4, r8, r0\n\tsmlad r1, r5, r8, r1\n\t"                               \
+  "smlad r2, r4, r10, r2\n\tsmlad r3, r5, r10, r3\n\t"
+#define TA_I8_C12                                                                  \
+  "ldr r4, [r11], #4\n\t"                                                          \
+  "ldrd r6, r8, [r12, #.Lta_o]\n\t"                                                \
+  "ldrd r9, r10, [r12, #(.Lta_o + %c[dp])]\n\t"                                    \
+  ".if .Lta_first\n\t"                                                             \
+  "smlad r2, r4, r9, r0\n\tsmlad r0, r4, r6, r0\n\t"                               \
+  ".else\n\t"                                                                      \
+  "smlad r0, r4, r6, r0\n\tsmlad r2, r4, r9, r2\n\t"                               \
+  ".endif\n\t"                                                                     \
+  "sxtb16 r4, r4\n\t"                                                              \
+  "smlad r0, r4, r8, r0\n\tsmlad r2, r4, r10, r2\n\t"
+#define TA_I8_C21                                                                  \
+  "ldrd r4, r5, [r11], #8\n\t"                                                     \
+  "ldrd r6, r8, [r12, #.Lta_o]\n\t"                                                \
+  "smlad r0, r4, r6, r0\n\tsmlad r1, r5, r6, r1\n\t"                               \
+  "sxtb16 r4, r4\n\tsxtb16 r5, r5\n\t"                                             \
+  "smlad r0, r4, r8, r0\n\tsmlad r1, r5, r8, r1\n\t"
+#define TA_I8_C11                                                                  \
+  "ldr r4, [r11], #4\n\t"                                                          \
+  "ldrd r6, r8, [r12, #.Lta_o]\n\t"                                                \
+  "smlad r0, r4, r6, r0\n\tsxtb16 r4, r4\n\tsmlad r0, r4, r8, r0\n\t"
+// Kernel row ky, group g of a pixel is at ky * row_stride + 8 g.
+#define TA_I8_CBODY(GROUP)              \
   ".set .Lta_first, 1\n\t"              \
   ".set .Lta_r, 0\n\t"                  \
   ".rept %c[kh]\n\t"                    \
@@ -470,51 +472,75 @@ inline void dense(const std::int8_t* x, const std::uint32_t* packed, std::int8_t
   ".endr\n\t"
 
 template <class Geo>
-inline constexpr bool conv_fast =
-    Geo::groups <= 64 && (Geo::kh - 1) * Geo::row_stride + 8 * (Geo::row_groups - 1) <= 1020;
+inline constexpr std::size_t conv_pixel_step = Geo::col_step * Geo::entry_bytes;
 
 template <class Geo>
-__attribute__((noinline)) void conv_pixels(const std::uint32_t* w, const unsigned char* p0, const unsigned char* p1,
-                                           std::int8_t* y0, std::int8_t* y1) noexcept {
+inline constexpr bool conv_fast = Geo::groups <= 64 && (Geo::kh - 1) * Geo::row_stride + 8 * (Geo::row_groups - 1) +
+                                                           conv_pixel_step<Geo> <= 1020;
+
+// One output row: pixels two at a time, all channels two at a time (then one
+// if F is odd); an odd last pixel alone.
+template <class Geo>
+__attribute__((noinline)) void conv_row(const std::uint32_t* w, const unsigned char* p0, std::int8_t* y) noexcept {
   using P = Packing<Geo::f, Geo::taps, 2>;
-  const std::uint32_t* const pairs_end = w + P::block_start(P::full_blocks);
-  register std::int32_t a00 asm("r0"), a01 asm("r1"), a10 asm("r2"), a11 asm("r3");
-  register std::uint32_t w0 asm("r4"), w1 asm("r5"), xa0 asm("r6"), xb0 asm("r8"), xa1 asm("r9"), xb1 asm("r10");
-  register const std::uint32_t* W asm("r11") = w;
-  register const unsigned char* P0 asm("r12") = p0;
-  register const unsigned char* P1 asm("lr") = p1;
+  constexpr std::size_t dp = conv_pixel_step<Geo>;
+  const std::uint32_t* const wend = w + P::block_start(P::full_blocks);  // end of the channel pairs
+  const unsigned char* const pend = p0 + 2 * dp * (Geo::ow / 2);       // end of the pixel pairs
   asm volatile(
+      "ldr r12, %[p0]\n\t"
+      "ldr lr, %[y]\n\t"
       ".if %c[pairs]\n\t"
       "1:\n\t"
-      "ldrd %[a00], %[a01], [%[W]], #8\n\t" TA_I8_CONV_BODY(TA_I8_CONV2_GROUP)
-      "ldrd %[w0], %[w1], [%[W]], #8\n\t" TA_I8_REQ("a00", "w0") TA_I8_REQ("a01", "w1") TA_I8_REQ("a10", "w0")
-          TA_I8_REQ("a11", "w1")
-      "ldr %[xa0], %[y0]\n\t"
-      "strb %[a00], [%[xa0]], #1\n\t"
-      "strb %[a01], [%[xa0]], #1\n\t"
-      "str %[xa0], %[y0]\n\t"
-      "ldr %[xa0], %[y1]\n\t"
-      "strb %[a10], [%[xa0]], #1\n\t"
-      "strb %[a11], [%[xa0]], #1\n\t"
-      "str %[xa0], %[y1]\n\t"
-      "ldr %[xa0], %[end]\n\t"
-      "cmp %[W], %[xa0]\n\t"
+      "ldr r11, %[w]\n\t"
+      ".if %c[cpairs]\n\t"
+      "2:\n\t"
+      "ldrd r0, r1, [r11], #8\n\t" TA_I8_CBODY(TA_I8_C22)
+      "ldrd r4, r5, [r11], #8\n\t" TA_I8_REQ("r0", "r4") TA_I8_REQ("r1", "r5") TA_I8_REQ("r2", "r4")
+          TA_I8_REQ("r3", "r5")
+      "strb r2, [lr, #%c[f]]\n\t"
+      "strb r3, [lr, #(%c[f] + 1)]\n\t"
+      "strb r0, [lr], #1\n\t"
+      "strb r1, [lr], #1\n\t"
+      "ldr r6, %[wend]\n\t"
+      "cmp r11, r6\n\t"
+      "bne 2b\n\t"
+      ".endif\n\t"
+      ".if %c[codd]\n\t"
+      "ldr r0, [r11], #4\n\t" TA_I8_CBODY(TA_I8_C12)
+      "ldr r4, [r11], #4\n\t" TA_I8_REQ("r0", "r4") TA_I8_REQ("r2", "r4")
+      "strb r2, [lr, #%c[f]]\n\t"
+      "strb r0, [lr], #1\n\t"
+      ".endif\n\t"
+      "add lr, lr, #%c[f]\n\t"
+      "add r12, r12, #(2 * %c[dp])\n\t"
+      "ldr r6, %[pend]\n\t"
+      "cmp r12, r6\n\t"
       "bne 1b\n\t"
       ".endif\n\t"
-      ".if %c[single]\n\t"
-      "ldr %[a00], [%[W]], #4\n\t" TA_I8_CONV_BODY(TA_I8_CONV1_GROUP)
-      "ldr %[w0], [%[W]], #4\n\t" TA_I8_REQ("a00", "w0") TA_I8_REQ("a10", "w0")
-      "ldr %[xa0], %[y0]\n\t"
-      "strb %[a00], [%[xa0]]\n\t"
-      "ldr %[xa0], %[y1]\n\t"
-      "strb %[a10], [%[xa0]]\n\t"
+      ".if %c[podd]\n\t"
+      "ldr r11, %[w]\n\t"
+      ".if %c[cpairs]\n\t"
+      "5:\n\t"
+      "ldrd r0, r1, [r11], #8\n\t" TA_I8_CBODY(TA_I8_C21)
+      "ldrd r4, r5, [r11], #8\n\t" TA_I8_REQ("r0", "r4") TA_I8_REQ("r1", "r5")
+      "strb r0, [lr], #1\n\t"
+      "strb r1, [lr], #1\n\t"
+      "ldr r6, %[wend]\n\t"
+      "cmp r11, r6\n\t"
+      "bne 5b\n\t"
       ".endif\n\t"
-      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [w0] "=&r"(w0), [w1] "=&r"(w1),
-        [xa0] "=&r"(xa0), [xb0] "=&r"(xb0), [xa1] "=&r"(xa1), [xb1] "=&r"(xb1), [W] "+r"(W), [y0] "+m"(y0),
-        [y1] "+m"(y1)
-      : [P0] "r"(P0), [P1] "r"(P1), [kh] "i"(Geo::kh), [gr] "i"(Geo::row_groups), [rs] "i"(Geo::row_stride),
-        [end] "m"(pairs_end), [pairs] "i"(P::full_blocks > 0 ? 1 : 0), [single] "i"(P::rest)
-      : "memory", "cc");
+      ".if %c[codd]\n\t"
+      "ldr r0, [r11], #4\n\t" TA_I8_CBODY(TA_I8_C11)
+      "ldr r4, [r11], #4\n\t" TA_I8_REQ("r0", "r4")
+      "strb r0, [lr], #1\n\t"
+      ".endif\n\t"
+      ".endif\n\t"
+      :
+      : [w] "m"(w), [p0] "m"(p0), [y] "m"(y), [wend] "m"(wend), [pend] "m"(pend), [kh] "i"(Geo::kh),
+        [gr] "i"(Geo::row_groups), [rs] "i"(Geo::row_stride), [dp] "i"(dp), [f] "i"(Geo::f),
+        [pairs] "i"(Geo::ow / 2 > 0 ? 1 : 0), [podd] "i"(Geo::ow % 2), [cpairs] "i"(P::full_blocks > 0 ? 1 : 0),
+        [codd] "i"(P::rest)
+      : TA_I8_CLOBBERS);
 }
 
 template <class Geo>
@@ -580,20 +606,8 @@ inline void conv2d(const std::int8_t* x, std::int8_t zp, const std::uint32_t* pa
     auto* t = static_cast<std::uint32_t*>(scratch);
     prepare_conv_input<Geo>(x, zp, t);
     const auto* base = reinterpret_cast<const unsigned char*>(t);
-    constexpr std::size_t n = Geo::oh * Geo::ow;
-    std::size_t oy = 0, ox = 0;  // of pixel p
-    for (std::size_t p = 0; p < n; p += 2) {
-      const unsigned char* p0 = base + (oy * Geo::sh * Geo::row_entries + ox * Geo::col_step) * Geo::entry_bytes;
-      if (++ox == Geo::ow) ox = 0, ++oy;
-      const unsigned char* p1 = p0;
-      std::int8_t* y1 = y + p * Geo::f;
-      if (p + 1 < n) {
-        p1 = base + (oy * Geo::sh * Geo::row_entries + ox * Geo::col_step) * Geo::entry_bytes;
-        y1 += Geo::f;
-        if (++ox == Geo::ow) ox = 0, ++oy;
-      }
-      conv_pixels<Geo>(packed, p0, p1, y + p * Geo::f, y1);
-    }
+    for (std::size_t oy = 0; oy < Geo::oh; ++oy)
+      conv_row<Geo>(packed, base + oy * Geo::sh * Geo::row_stride, y + oy * Geo::ow * Geo::f);
   }
 }
 
@@ -629,20 +643,23 @@ inline void max_pool2d(const std::int8_t* x, std::int8_t* y) noexcept {
 
 using portable::relu;
 
-#undef TA_I8_SMLAD
-#undef TA_I8_SMLAD3
-#undef TA_I8_SXTB16
+#undef TA_I8_CLOBBERS
 #undef TA_I8_REQ
-#undef TA_I8_XUNROLLED
-#undef TA_I8_XLOOP
-#undef TA_I8_DENSE4_GROUP
-#undef TA_I8_DENSE3_GROUP
-#undef TA_I8_DENSE2_GROUP
-#undef TA_I8_DENSE1_GROUP
-#undef TA_I8_DENSE_ASM
-#undef TA_I8_CONV2_GROUP
-#undef TA_I8_CONV1_GROUP
-#undef TA_I8_CONV_BODY
+#undef TA_I8_PREP4
+#undef TA_I8_PREP1
+#undef TA_I8_PREPARE
+#undef TA_I8_XU
+#undef TA_I8_XL
+#undef TA_I8_D4
+#undef TA_I8_D3
+#undef TA_I8_D2
+#undef TA_I8_D1
+#undef TA_I8_DGROUPS
+#undef TA_I8_C22
+#undef TA_I8_C12
+#undef TA_I8_C21
+#undef TA_I8_C11
+#undef TA_I8_CBODY
 
 }  // namespace cortex_m4
 #endif
