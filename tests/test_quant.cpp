@@ -174,7 +174,7 @@ bool conv_matches_reference() {
   constexpr std::size_t PT = ta::detail::conv_pad_before(H, K, S, Pad), PL = ta::detail::conv_pad_before(W, K, S, Pad);
   constexpr std::size_t OH = ta::detail::conv_out(H, K, S, Pad), OW = ta::detail::conv_out(W, K, S, Pad);
   using G = k8::ConvGeometry<H, W, C, F, K, K, S, S, PT, PL, OH, OW>;
-  using P = k8::Packing<F, G::taps, 2>;
+  using P = typename G::packing;
   std::vector<std::uint32_t> packed;
   fill_packed<P>(packed, [](std::size_t t) { return t % G::lr < G::row_taps; });
   std::vector<std::int8_t> x(H * W * C), y(OH * OW * F);
@@ -219,6 +219,9 @@ TEST_CASE("int8 portable kernels equal a plain integer reference") {
     CHECK((conv_matches_reference<9, 9, 3, 5, 3, 2, ta::Padding::same>()));
     CHECK((conv_matches_reference<8, 7, 4, 3, 3, 1, ta::Padding::same>()));
     CHECK((conv_matches_reference<6, 6, 12, 2, 2, 2, ta::Padding::valid>()));
+    CHECK((conv_matches_reference<10, 9, 1, 3, 3, 1, ta::Padding::same>()));
+    CHECK((conv_matches_reference<7, 40, 1, 4, 2, 1, ta::Padding::valid>()));
+    CHECK((conv_matches_reference<6, 5, 3, 6, 1, 2, ta::Padding::valid>()));
   }
 }
 

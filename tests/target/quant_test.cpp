@@ -105,7 +105,7 @@ using Geo = k8::ConvGeometry<H, W, C, F, K, K, S, S, ta::detail::conv_pad_before
 
 template <class G>
 bool conv_equal(int trials) {
-  using P = k8::Packing<G::f, G::taps, 2>;
+  using P = typename G::packing;
   constexpr size_t in = G::h * G::w * G::c, out = G::oh * G::ow * G::f;
   static_assert(P::words <= sizeof(g_packed) / 4 && in + 8 <= sizeof(g_x) && out + 8 <= sizeof(g_yp),
                 "test buffers too small");
@@ -250,6 +250,9 @@ TEST_CASE("int8 Conv2D: Cortex-M4 kernel equals the portable one bit for bit") {
   CHECK((conv_equal<Geo<8, 7, 4, 3, 3, 1, ta::Padding::same>>(5)));      // padded, odd channel count
   CHECK((conv_equal<Geo<6, 6, 12, 2, 2, 2, ta::Padding::valid>>(5)));    // even kernel, stride 2
   CHECK((conv_equal<Geo<5, 5, 2, 1, 5, 1, ta::Padding::valid>>(5)));     // one output pixel, one channel
+  CHECK((conv_equal<Geo<10, 9, 1, 3, 3, 1, ta::Padding::same>>(5)));     // weights in registers, padded
+  CHECK((conv_equal<Geo<7, 40, 1, 4, 2, 1, ta::Padding::valid>>(3)));    // weights in registers, 2 groups, long rows
+  CHECK((conv_equal<Geo<6, 5, 3, 6, 1, 2, ta::Padding::valid>>(5)));     // 1x1, stride 2, one group
 }
 
 TEST_CASE("int8 MaxPool2D: Cortex-M4 kernel equals the portable one") {

@@ -144,6 +144,11 @@ struct ConvGeometry {
   static constexpr std::size_t row_stride = row_entries * entry_bytes;
   static constexpr std::size_t prepared_bytes = hp * row_entries * entry_bytes;
   static constexpr std::size_t macs = OH * OW * KH * KW * C * F;
+  // Output channels per packed block: 1 when a channel's weights fit in
+  // registers (at most 3 groups: the Cortex-M4 kernel then keeps them there
+  // for a whole output row), else 2.
+  static constexpr std::size_t block = groups <= 3 ? 1 : 2;
+  using packing = Packing<F, taps, block>;
 };
 
 // ---------------------------------------------------------------------------
@@ -177,7 +182,7 @@ inline void dense(const std::int8_t* x, const std::uint32_t* packed, std::int8_t
 template <class Geo>
 inline void conv2d(const std::int8_t* x, std::int8_t zp, const std::uint32_t* packed, std::int8_t* y,
                    void* /*scratch*/) noexcept {
-  using P = Packing<Geo::f, Geo::taps, 2>;
+  using P = typename Geo::packing;
   for (std::size_t oy = 0; oy < Geo::oh; ++oy)
     for (std::size_t ox = 0; ox < Geo::ow; ++ox)
       for (std::size_t f = 0; f < Geo::f; ++f) {
@@ -475,14 +480,15 @@ template <class Geo>
 inline constexpr std::size_t conv_pixel_step = Geo::col_step * Geo::entry_bytes;
 
 template <class Geo>
-inline constexpr bool conv_fast = Geo::groups <= 64 && (Geo::kh - 1) * Geo::row_stride + 8 * (Geo::row_groups - 1) +
-                                                           conv_pixel_step<Geo> <= 1020;
+inline constexpr bool conv_pairs_fast = Geo::block == 2 && Geo::groups <= 64 &&
+                                        (Geo::kh - 1) * Geo::row_stride + 8 * (Geo::row_groups - 1) +
+                                                conv_pixel_step<Geo> <= 1020;
 
 // One output row: pixels two at a time, all channels two at a time (then one
 // if F is odd); an odd last pixel alone.
 template <class Geo>
 __attribute__((noinline)) void conv_row(const std::uint32_t* w, const unsigned char* p0, std::int8_t* y) noexcept {
-  using P = Packing<Geo::f, Geo::taps, 2>;
+  using P = typename Geo::packing;
   constexpr std::size_t dp = conv_pixel_step<Geo>;
   const std::uint32_t* const wend = w + P::block_start(P::full_blocks);  // end of the channel pairs
   const unsigned char* const pend = p0 + 2 * dp * (Geo::ow / 2);       // end of the pixel pairs
@@ -543,6 +549,146 @@ __attribute__((noinline)) void conv_row(const std::uint32_t* w, const unsigned c
       : TA_I8_CLOBBERS);
 }
 
+// Convolutions whose channels have at most 3 groups (e.g. 3x3 on one input
+// channel) keep one channel's weights in registers for a whole output row:
+// start value r3, raw words r4 r5 r6, their SXTB16 r9 r10 r11, multiplier r8,
+// accumulator r0, prepared input r1 r2, input pointer r12, output lr. 12
+// instructions per output of 3 groups (9 to 12 multiply-accumulates).
+#define TA_I8_CPIXEL                                                  \
+  ".if %c[gt] >= 2\n\t"                                               \
+  "ldrd r1, r2, [r12, #%c[o1]]\n\t"                                   \
+  "smlad r0, r5, r1, r3\n\t"                                          \
+  "smlad r0, r10, r2, r0\n\t"                                         \
+  ".endif\n\t"                                                        \
+  ".if %c[gt] >= 3\n\t"                                               \
+  "ldrd r1, r2, [r12, #%c[o2]]\n\t"                                   \
+  "smlad r0, r6, r1, r0\n\t"                                          \
+  "smlad r0, r11, r2, r0\n\t"                                         \
+  ".endif\n\t"                                                        \
+  "ldrd r1, r2, [r12], #%c[dp]\n\t"                                   \
+  ".if %c[gt] == 1\n\t"                                               \
+  "smlad r0, r4, r1, r3\n\t"                                          \
+  ".else\n\t"                                                         \
+  "smlad r0, r4, r1, r0\n\t"                                          \
+  ".endif\n\t"                                                        \
+  "smlad r0, r9, r2, r0\n\t" TA_I8_REQ("r0", "r8") "strb r0, [lr], #%c[f]\n\t"
+
+// Pixels per unrolled step of the row loop: the largest divisor of OW up to 16.
+constexpr std::size_t row_unroll(std::size_t ow) noexcept {
+  std::size_t u = ow < 16 ? ow : 16;
+  while (ow % u != 0) --u;
+  return u;
+}
+
+template <class Geo>
+inline constexpr bool conv_stationary_fast = Geo::block == 1 && conv_pixel_step<Geo> <= 1020 && Geo::f <= 255 &&
+                                             (Geo::groups - 1) / Geo::row_groups * Geo::row_stride +
+                                                     (Geo::groups - 1) % Geo::row_groups * 8 <= 1020;
+
+// Output rows per call of conv_stationary: all of them when a row is short
+// enough to unroll (the loop then runs on rows), else one.
+template <class Geo>
+inline constexpr std::size_t stationary_rows = Geo::ow <= 32 ? Geo::oh : 1;
+
+// `Rows` output rows from the prepared input at p0, channel after channel,
+// the channel's weights in registers.
+template <class Geo, std::size_t Rows>
+__attribute__((noinline)) void conv_stationary(const std::uint32_t* w, const unsigned char* p0,
+                                               std::int8_t* y) noexcept {
+  using P = typename Geo::packing;
+  constexpr std::size_t gt = Geo::groups, gr = Geo::row_groups, dp = conv_pixel_step<Geo>;
+  constexpr bool whole_rows = Geo::ow <= 32;
+  constexpr std::size_t u = whole_rows ? Geo::ow : row_unroll(Geo::ow);
+  // From the end of one output row to the start of the next.
+  constexpr std::ptrdiff_t jump = whole_rows ? static_cast<std::ptrdiff_t>(Geo::sh * Geo::row_stride) -
+                                                   static_cast<std::ptrdiff_t>(Geo::ow * dp)
+                                             : 0;
+  const std::uint32_t* const wend = w + P::words;
+  const unsigned char* const pend = p0 + Rows * (Geo::ow * dp + static_cast<std::size_t>(jump));
+  asm volatile(
+      "1:\n\t"
+      "ldr r1, %[w]\n\t"
+      ".if %c[gt] == 3\n\t"
+      "ldm r1!, {r3, r4, r5, r6, r8}\n\t"
+      ".elseif %c[gt] == 2\n\t"
+      "ldm r1!, {r3, r4, r5, r8}\n\t"
+      ".else\n\t"
+      "ldm r1!, {r3, r4, r8}\n\t"
+      ".endif\n\t"
+      "str r1, %[w]\n\t"
+      "sxtb16 r9, r4\n\t"
+      ".if %c[gt] >= 2\n\t"
+      "sxtb16 r10, r5\n\t"
+      ".endif\n\t"
+      ".if %c[gt] >= 3\n\t"
+      "sxtb16 r11, r6\n\t"
+      ".endif\n\t"
+      "ldr r12, %[p0]\n\t"
+      "ldr lr, %[y]\n\t"
+      "add r1, lr, #1\n\t"
+      "str r1, %[y]\n\t"
+      "2:\n\t"
+      ".rept %c[u]\n\t" TA_I8_CPIXEL ".endr\n\t"
+      ".if %c[jump] > 0\n\t"
+      "add r12, r12, #%c[jump]\n\t"
+      ".elseif %c[jump] < 0\n\t"
+      "sub r12, r12, #-%c[jump]\n\t"
+      ".endif\n\t"
+      ".if %c[loop]\n\t"
+      "ldr r1, %[pend]\n\t"
+      "cmp r12, r1\n\t"
+      "bne 2b\n\t"
+      ".endif\n\t"
+      "ldr r1, %[w]\n\t"
+      "ldr r2, %[wend]\n\t"
+      "cmp r1, r2\n\t"
+      "bne 1b\n\t"
+      : [w] "+m"(w), [y] "+m"(y)
+      : [p0] "m"(p0), [wend] "m"(wend), [pend] "m"(pend), [gt] "i"(gt), [o1] "i"(1 / gr * Geo::row_stride + 1 % gr * 8),
+        [o2] "i"(2 / gr * Geo::row_stride + 2 % gr * 8), [dp] "i"(dp), [f] "i"(Geo::f), [u] "i"(u),
+        [jump] "i"(jump), [loop] "i"(Rows * Geo::ow > u ? 1 : 0)
+      : TA_I8_CLOBBERS);
+}
+
+// One row of entries of the prepared input in window mode (C % 4 != 0) when
+// every window lies inside the input row: lr bytes from src + SW * C * ox.
+template <class Geo>
+inline constexpr bool windows_inside = !Geo::direct && Geo::pl == 0 && (Geo::ow - 1) * Geo::sw + Geo::kw <= Geo::w &&
+                                       Geo::ow <= 64 && Geo::sw * Geo::c <= 255 && Geo::lr <= 256;
+
+template <class Geo>
+__attribute__((noinline)) void prepare_windows(const std::int8_t* src, std::uint32_t* dst) noexcept {
+  asm volatile(
+      "ldr r9, %[src]\n\t"
+      "ldr r10, %[dst]\n\t"
+      ".rept %c[ow]\n\t"
+      ".if %c[gr] == 1\n\t"
+      "ldr r1, [r9], #%c[step]\n\t"
+      "sxtb16 r0, r1, ror #8\n\t"
+      "rev16 r1, r1\n\t"
+      "eor r1, r1, #0x007f007f\n\t"
+      "strd r0, r1, [r10], #8\n\t"
+      ".else\n\t"
+      ".set .Lta_o, 0\n\t"
+      ".rept %c[gr]\n\t"
+      "ldr r1, [r9, #.Lta_o]\n\t"
+      "sxtb16 r0, r1, ror #8\n\t"
+      "rev16 r1, r1\n\t"
+      "eor r1, r1, #0x007f007f\n\t"
+      "strd r0, r1, [r10], #8\n\t"
+      ".set .Lta_o, .Lta_o + 4\n\t"
+      ".endr\n\t"
+      "add r9, r9, #%c[step]\n\t"
+      ".endif\n\t"
+      ".endr\n\t"
+      :
+      : [src] "m"(src), [dst] "m"(dst), [ow] "i"(Geo::ow), [gr] "i"(Geo::row_groups), [step] "i"(Geo::sw * Geo::c)
+      : TA_I8_CLOBBERS);
+}
+
+template <class Geo>
+inline constexpr bool conv_fast = conv_pairs_fast<Geo> || conv_stationary_fast<Geo>;
+
 template <class Geo>
 inline constexpr std::size_t conv2d_scratch_bytes = conv_fast<Geo> ? Geo::prepared_bytes : 0;
 
@@ -567,6 +713,12 @@ inline void prepare_conv_input(const std::int8_t* x, std::int8_t zp, std::uint32
         if (row_in) prepare<mid * Geo::c / 4>(xrow, row + left * entry_words);
       for (std::size_t i = (left + n_in) * entry_words; i < Geo::wp * entry_words; i += 2) row[i] = za, row[i + 1] = zb;
     } else {
+      if constexpr (windows_inside<Geo>) {
+        if (row_in) {
+          prepare_windows<Geo>(xrow, row);
+          continue;
+        }
+      }
       for (std::size_t ox = 0; ox < Geo::ow; ++ox) {
         std::uint32_t* e = row + ox * entry_words;
         const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * Geo::sw) - static_cast<std::ptrdiff_t>(Geo::pl);
@@ -606,8 +758,14 @@ inline void conv2d(const std::int8_t* x, std::int8_t zp, const std::uint32_t* pa
     auto* t = static_cast<std::uint32_t*>(scratch);
     prepare_conv_input<Geo>(x, zp, t);
     const auto* base = reinterpret_cast<const unsigned char*>(t);
-    for (std::size_t oy = 0; oy < Geo::oh; ++oy)
-      conv_row<Geo>(packed, base + oy * Geo::sh * Geo::row_stride, y + oy * Geo::ow * Geo::f);
+    if constexpr (conv_pairs_fast<Geo>) {
+      for (std::size_t oy = 0; oy < Geo::oh; ++oy)
+        conv_row<Geo>(packed, base + oy * Geo::sh * Geo::row_stride, y + oy * Geo::ow * Geo::f);
+    } else {
+      constexpr std::size_t rows = stationary_rows<Geo>;
+      for (std::size_t oy = 0; oy < Geo::oh; oy += rows)
+        conv_stationary<Geo, rows>(packed, base + oy * Geo::sh * Geo::row_stride, y + oy * Geo::ow * Geo::f);
+    }
   }
 }
 
@@ -660,6 +818,7 @@ using portable::relu;
 #undef TA_I8_C21
 #undef TA_I8_C11
 #undef TA_I8_CBODY
+#undef TA_I8_CPIXEL
 
 }  // namespace cortex_m4
 #endif

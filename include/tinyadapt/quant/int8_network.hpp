@@ -96,7 +96,7 @@ struct QConv2D {
   using output_shape = typename float_layer::output_shape;
   using geometry = kernels::int8::ConvGeometry<H, W, C, F, K, K, S, S, float_layer::PT, float_layer::PL,
                                                float_layer::OH, float_layer::OW>;
-  using packing = kernels::int8::Packing<F, geometry::taps, 2>;
+  using packing = typename geometry::packing;
   static constexpr bool weighted = true;
   static constexpr bool in_place = false;
   static constexpr std::size_t rows = F;
