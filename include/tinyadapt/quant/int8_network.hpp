@@ -48,12 +48,14 @@ struct TensorQuant {
   float scale = 1.0f;
   std::int32_t zero_point = 0;
 
-  // Round to nearest (halves away from zero), saturated to int8. The caller
-  // checks for NaN (it would give zero_point here).
-  std::int8_t quantize(float v) const noexcept {
-    float t = v / scale + static_cast<float>(zero_point);
-    t = t < -128.0f ? -128.0f : (t > 127.0f ? 127.0f : t);
-    return static_cast<std::int8_t>(t >= 0.0f ? static_cast<int>(t + 0.5f) : -static_cast<int>(0.5f - t));
+  // Round to nearest (halves up), saturated to int8. The caller checks for
+  // NaN (it would give -128 here).
+  std::int8_t quantize(float v) const noexcept { return quantize(v, 1.0f / scale); }
+  std::int8_t quantize(float v, float inv_scale) const noexcept {
+    float t = v * inv_scale + (static_cast<float>(zero_point) + 128.5f);  // q + 128.5
+    t = t > 0.0f ? t : 0.0f;
+    t = t < 255.0f ? t : 255.0f;
+    return static_cast<std::int8_t>(static_cast<int>(t) - 128);
   }
   float dequantize(std::int8_t q) const noexcept { return scale * static_cast<float>(q - zero_point); }
 };
@@ -284,8 +286,9 @@ class Int8Network {
   Status forward(const float* x, float* y = nullptr) noexcept {
     if (!all_finite(x, input_size)) return Status::non_finite_input;
     const quant::TensorQuant& q = tq_[0];
+    const float inv_scale = 1.0f / q.scale;
     std::int8_t* in = buf_[0];
-    for (std::size_t i = 0; i < input_size; ++i) in[i] = q.quantize(x[i]);
+    for (std::size_t i = 0; i < input_size; ++i) in[i] = q.quantize(x[i], inv_scale);
     run();
     if (y)
       for (std::size_t i = 0; i < output_size; ++i) y[i] = output_value(i);
