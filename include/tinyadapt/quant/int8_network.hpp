@@ -278,7 +278,8 @@ class Int8Network {
     return r;
   }
 
-  // True once quantize() has filled the network.
+  // True once quantize() has filled the network (before that it computes
+  // with all-zero parameters).
   bool ready() const noexcept { return ready_; }
 
   // Float in, float out: quantises x (NaN/Inf gives Status::non_finite_input
@@ -301,7 +302,8 @@ class Int8Network {
     return run();
   }
 
-  // Runs on the int8 input already in input().
+  // Runs on the int8 input written to input() (input_size values; the
+  // buffers are reused, so write it again before every run).
   const std::int8_t* run() noexcept {
     run_layers(seq{});
     return output();
