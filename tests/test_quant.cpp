@@ -206,7 +206,58 @@ bool conv_matches_reference() {
   return ok;
 }
 
+// mono3x3 (one input channel, 3x3, stride 1): y = floor((start + sum w x) / 2^15), saturated.
+template <std::size_t H, std::size_t W, std::size_t F, ta::Padding Pad>
+bool mono3x3_matches_reference() {
+  constexpr std::size_t PT = ta::detail::conv_pad_before(H, 3, 1, Pad), PL = ta::detail::conv_pad_before(W, 3, 1, Pad);
+  constexpr std::size_t OH = ta::detail::conv_out(H, 3, 1, Pad), OW = ta::detail::conv_out(W, 3, 1, Pad);
+  using G = k8::ConvGeometry<H, W, 1, F, 3, 3, 1, 1, PT, PL, OH, OW>;
+  static_assert(G::mono3x3, "a one-channel 3x3 stride-1 convolution uses the mono3x3 format");
+  std::vector<std::uint32_t> packed(F * k8::mono3x3::words_per_channel);
+  std::int32_t w[F][3][3], start[F];
+  for (std::size_t f = 0; f < F; ++f) {
+    for (auto& row : w[f])
+      for (auto& v : row) v = static_cast<std::int32_t>(rng.below(65535)) - 32767;
+    start[f] = static_cast<std::int32_t>(rng.below(1u << 24)) - (1 << 23);
+    k8::mono3x3::store(packed.data() + f * k8::mono3x3::words_per_channel, start[f], w[f]);
+  }
+  std::vector<std::int8_t> x(H * W), y(OH * OW * F);
+  for (auto& v : x) v = static_cast<std::int8_t>(random_input());
+  const std::int8_t zp = static_cast<std::int8_t>(random_input());
+  k8::portable::conv2d<G>(x.data(), zp, packed.data(), y.data(), nullptr);
+  bool ok = true;
+  std::size_t inside = 0;
+  for (std::size_t oy = 0; oy < OH; ++oy)
+    for (std::size_t ox = 0; ox < OW; ++ox)
+      for (std::size_t f = 0; f < F; ++f) {
+        std::int64_t acc = start[f];
+        for (std::size_t ky = 0; ky < 3; ++ky)
+          for (std::size_t kx = 0; kx < 3; ++kx) {
+            const long iy = static_cast<long>(oy + ky) - static_cast<long>(PT);
+            const long ix = static_cast<long>(ox + kx) - static_cast<long>(PL);
+            const bool in = iy >= 0 && iy < static_cast<long>(H) && ix >= 0 && ix < static_cast<long>(W);
+            acc += w[f][ky][kx] * (in ? x[static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix)] : zp);
+          }
+        const double q = std::floor(static_cast<double>(acc) / 32768.0);
+        const auto expect = static_cast<std::int8_t>(q < -128 ? -128 : (q > 127 ? 127 : q));
+        const std::int8_t got = y[(oy * OW + ox) * F + f];
+        ok = ok && got == expect;
+        inside += got > -128 && got < 127 ? 1 : 0;
+      }
+  return ok && inside > 0;
+}
+
 }  // namespace
+
+TEST_CASE("int8 mono3x3 packing round-trips its weights") {
+  std::int32_t w[3][3] = {{1, -2, 3}, {-32767, 32767, 0}, {-1, 7, -300}};
+  std::uint32_t ch[k8::mono3x3::words_per_channel];
+  k8::mono3x3::store(ch, -12345, w);
+  CHECK(static_cast<std::int32_t>(ch[0]) == -12345);
+  for (std::size_t ky = 0; ky < 3; ++ky)
+    for (std::size_t kx = 0; kx < 3; ++kx) CHECK(k8::mono3x3::weight(ch, ky, kx) == w[ky][kx]);
+  CHECK(k8::mono3x3::half(ch[5], 0) == 0);  // the unused half multiplies a real input: it must be zero
+}
 
 TEST_CASE("int8 portable kernels equal a plain integer reference") {
   for (int t = 0; t < 5; ++t) {
@@ -214,12 +265,14 @@ TEST_CASE("int8 portable kernels equal a plain integer reference") {
     CHECK(dense_matches_reference<32, 10>());
     CHECK(dense_matches_reference<13, 7>());
     CHECK(dense_matches_reference<400, 10>());
-    CHECK((conv_matches_reference<28, 28, 1, 8, 3, 1, ta::Padding::valid>()));
+    CHECK((mono3x3_matches_reference<28, 28, 8, ta::Padding::valid>()));
+    CHECK((mono3x3_matches_reference<10, 9, 3, ta::Padding::same>()));
+    CHECK((mono3x3_matches_reference<3, 70, 2, ta::Padding::valid>()));
     CHECK((conv_matches_reference<13, 13, 8, 16, 3, 1, ta::Padding::valid>()));
     CHECK((conv_matches_reference<9, 9, 3, 5, 3, 2, ta::Padding::same>()));
     CHECK((conv_matches_reference<8, 7, 4, 3, 3, 1, ta::Padding::same>()));
     CHECK((conv_matches_reference<6, 6, 12, 2, 2, 2, ta::Padding::valid>()));
-    CHECK((conv_matches_reference<10, 9, 1, 3, 3, 1, ta::Padding::same>()));
+    CHECK((conv_matches_reference<10, 9, 1, 3, 2, 1, ta::Padding::same>()));
     CHECK((conv_matches_reference<7, 40, 1, 4, 2, 1, ta::Padding::valid>()));
     CHECK((conv_matches_reference<6, 5, 3, 6, 1, 2, ta::Padding::valid>()));
   }
@@ -326,12 +379,51 @@ TEST_CASE("int8 quantisation reports bad data instead of using it") {
   CHECK(y[0] == y0);
 }
 
+TEST_CASE("int8 mono3x3: the output scale grows when a weight would not fit 16 bits") {
+  // Weights that cancel on flat images: calibrated on flat images the output
+  // range is the bias alone, 10x smaller than one weight times the input range.
+  using Net = ta::Sequential<ta::Input<5, 5, 1>, ta::Conv2D<1, 3>>;
+  static Net net;
+  static tq::Calibrator<Net> cal;
+  static ta::Int8Network<Net> q;
+  const float w[9] = {1, -1, 1, -1, 1, -1, 1, -1, 0};
+  for (std::size_t i = 0; i < 9; ++i) net.parameters()[i] = w[i];
+  net.parameters()[9] = 0.1f;  // bias
+  float x[25];
+  for (float level : {0.0f, 0.5f, 1.0f}) {
+    for (float& v : x) v = level;
+    REQUIRE(cal.observe(net, x) == tq::QuantStatus::ok);
+  }
+  REQUIRE(tq::quantize(net, cal, q) == tq::QuantStatus::ok);
+  const float s_in = q.input_quant().scale, s_out = q.output_quant().scale;
+  CHECK(s_out >= s_in * 32768.0f / 32767.0f);  // grown from 0.1 / 255
+  CHECK(s_out < 1.01f * s_in);
+  // Outputs the grown range represents follow the float network (input
+  // rounding, s_in / 2 times sum |w| = 8, is 4 steps at most; output rounding half a step).
+  ta::Rng r(9);
+  const float lo = q.output_quant().dequantize(-128), hi = q.output_quant().dequantize(127);
+  std::size_t compared = 0;
+  for (int t = 0; t < 20; ++t) {
+    for (float& v : x) v = r.uniform(0.0f, 1.0f);
+    float y[9];
+    REQUIRE(q.forward(x, y) == ta::Status::ok);
+    const float* f = net.forward(x);
+    for (std::size_t i = 0; i < 9; ++i) {
+      if (f[i] < lo || f[i] > hi) continue;
+      CHECK(std::fabs(y[i] - f[i]) <= 4.6f * s_out);
+      ++compared;
+    }
+  }
+  CHECK(compared > 50);
+}
+
 TEST_CASE("int8 network memory is known at compile time") {
   using Q3 = ta::Int8Network<W3>;
   static_assert(Q3::memory().total() <= sizeof(Q3) && sizeof(Q3) <= Q3::memory().total() + 16,
                 "the memory report covers the object");
-  // Weights: one byte per tap (4-tap groups) plus two words per row.
-  static_assert(Q3::param_words == 8 * (3 + 2) + 16 * (18 + 2) + 10 * (100 + 2), "W3 packed size");
+  // Weights: one byte per tap (4-tap groups) plus two words per row; the
+  // first Conv2D (one channel, 3x3) in mono3x3 form, six words per channel.
+  static_assert(Q3::param_words == 8 * 6 + 16 * (18 + 2) + 10 * (100 + 2), "W3 packed size");
   CHECK(Q3::macs == 26 * 26 * 8 * 9 + 11 * 11 * 16 * 72 + 400 * 10);
 }
 

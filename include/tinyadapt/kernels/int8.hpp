@@ -153,7 +153,55 @@ struct ConvGeometry {
   // for a whole output row), else 2.
   static constexpr std::size_t block = groups <= 3 ? 1 : 2;
   using packing = Packing<F, taps, block>;
+  // One input channel, 3x3 kernel, stride 1 (the first layer of most image
+  // networks) uses the mono3x3 format below instead of packed groups.
+  static constexpr bool mono3x3 = C == 1 && KH == 3 && KW == 3 && SH == 1 && SW == 1;
 };
+
+// The mono3x3 format. Nine weights per channel are few enough to stay in
+// registers as 16-bit values, so they are stored that way, already multiplied
+// by the requantisation factor s_in s_w / s_out * 2^15: requantising is then
+// one arithmetic shift with saturation (SSAT), and the weights are more
+// precise than int8. Per output channel six words:
+//   start value, [w00, w10], [w01, w11], [w02, w12], [w20, w21], [0, w22]
+// (w_yx the weight at kernel row y, column x; [lo, hi] two int16 halves), and
+//   y = saturate_int8((start + sum w_yx x) >> 15)        (arithmetic shift)
+// where x are the raw int8 inputs, zp outside the input. The start value
+// folds bias, zero points and the rounding half 2^14; the quantiser bounds
+// |start| + 128 sum |w| below 2^31, so the sum never wraps.
+namespace mono3x3 {
+inline constexpr std::size_t words_per_channel = 6;
+inline constexpr int shift = 15;
+inline constexpr std::int32_t max_weight = 32767;
+
+constexpr std::uint32_t pair(std::int32_t lo, std::int32_t hi) noexcept {
+  return (static_cast<std::uint32_t>(lo) & 0xffffu) | (static_cast<std::uint32_t>(hi) & 0xffffu) << 16;
+}
+constexpr std::int32_t half(std::uint32_t word, unsigned i) noexcept {
+  const auto h = static_cast<std::int32_t>((word >> (16 * i)) & 0xffffu);
+  return h >= 32768 ? h - 65536 : h;
+}
+// Word (1..5 after the start value) and half holding weight (ky, kx).
+constexpr std::size_t word_of(std::size_t ky, std::size_t kx) noexcept { return ky < 2 ? 1 + kx : (kx < 2 ? 4 : 5); }
+constexpr unsigned half_of(std::size_t ky, std::size_t kx) noexcept {
+  return ky < 2 ? static_cast<unsigned>(ky) : (kx == 1 || kx == 2 ? 1u : 0u);
+}
+constexpr std::int32_t weight(const std::uint32_t* channel, std::size_t ky, std::size_t kx) noexcept {
+  return half(channel[word_of(ky, kx)], half_of(ky, kx));
+}
+// Writes one channel: start value and w[ky][kx].
+inline void store(std::uint32_t* channel, std::int32_t start, const std::int32_t w[3][3]) noexcept {
+  channel[0] = static_cast<std::uint32_t>(start);
+  for (std::size_t kx = 0; kx < 3; ++kx) channel[1 + kx] = pair(w[0][kx], w[1][kx]);
+  channel[4] = pair(w[2][0], w[2][1]);
+  channel[5] = pair(0, w[2][2]);
+}
+// floor(v / 2^15), saturated to int8.
+constexpr std::int8_t requantize(std::int32_t v) noexcept {
+  const std::int32_t q = v >= 0 ? v / 32768 : -((-(v + 1)) / 32768) - 1;
+  return saturate8(q);
+}
+}  // namespace mono3x3
 
 // ---------------------------------------------------------------------------
 // Portable kernels
@@ -182,10 +230,36 @@ inline void dense(const std::int8_t* x, const std::uint32_t* packed, std::int8_t
   }
 }
 
+// mono3x3 convolution (format above); positions outside the input read zp.
+template <class Geo>
+inline void conv2d_mono3x3(const std::int8_t* x, std::int8_t zp, const std::uint32_t* packed,
+                           std::int8_t* y) noexcept {
+  for (std::size_t oy = 0; oy < Geo::oh; ++oy)
+    for (std::size_t ox = 0; ox < Geo::ow; ++ox)
+      for (std::size_t f = 0; f < Geo::f; ++f) {
+        const std::uint32_t* ch = packed + f * mono3x3::words_per_channel;
+        std::int32_t acc = static_cast<std::int32_t>(ch[0]);
+        for (std::size_t ky = 0; ky < 3; ++ky)
+          for (std::size_t kx = 0; kx < 3; ++kx) {
+            const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy + ky) - static_cast<std::ptrdiff_t>(Geo::pt);
+            const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox + kx) - static_cast<std::ptrdiff_t>(Geo::pl);
+            const bool in = iy >= 0 && iy < static_cast<std::ptrdiff_t>(Geo::h) && ix >= 0 &&
+                            ix < static_cast<std::ptrdiff_t>(Geo::w);
+            acc += mono3x3::weight(ch, ky, kx) *
+                   (in ? x[static_cast<std::size_t>(iy) * Geo::w + static_cast<std::size_t>(ix)] : zp);
+          }
+        y[(oy * Geo::ow + ox) * Geo::f + f] = mono3x3::requantize(acc);
+      }
+}
+
 // HWC convolution; positions outside the input read zp (real zero).
 template <class Geo>
 inline void conv2d(const std::int8_t* x, std::int8_t zp, const std::uint32_t* packed, std::int8_t* y,
                    void* /*scratch*/) noexcept {
+  if constexpr (Geo::mono3x3) {
+    conv2d_mono3x3<Geo>(x, zp, packed, y);
+    return;
+  }
   using P = typename Geo::packing;
   for (std::size_t oy = 0; oy < Geo::oh; ++oy)
     for (std::size_t ox = 0; ox < Geo::ow; ++ox)
@@ -696,11 +770,164 @@ __attribute__((noinline)) void prepare_windows(const std::int8_t* src, std::uint
       : TA_I8_CLOBBERS);
 }
 
+// mono3x3 (one input channel, 3x3, stride 1). The nine taps of an output
+// take five SMLADs on 16-bit pairs: three vertical pairs V(c) = [x(r, c),
+// x(r + 1, c)] of kernel rows 0 and 1, and two horizontal pairs H(c) =
+// [x(r + 2, c), x(r + 2, c + 1)] of kernel row 2. Output column c needs V(c),
+// V(c + 1), V(c + 2), H(c), H(c + 1): walking along a row, each output loads
+// only V(c + 2) and H(c + 1) (one LDRD) and keeps the rest in registers. With
+// one channel's weights in registers that is 8 instructions per 9 MACs:
+// LDRD, 5 SMLAD, SSAT, STRB.
+//
+// Prepared input, per output row: entries [V(c), H(c - 1)] for c = 0 .. OW + 1
+// (H(-1) is never used).
+template <class Geo>
+inline constexpr std::size_t mono_row_entries = Geo::ow + 2;
+// Columns prepared per step of the interior path (below).
+inline constexpr std::size_t mono_chunk = 4;
+template <class Geo>
+inline constexpr std::size_t mono_chunks = (mono_row_entries<Geo> + mono_chunk - 1) / mono_chunk;
+template <class Geo>
+inline constexpr std::size_t mono_scratch_bytes =
+    (Geo::oh * mono_row_entries<Geo> + mono_chunks<Geo> * mono_chunk - mono_row_entries<Geo>) * 8;
+
+// The kernel unrolls a whole output row (8 instructions per output).
+template <class Geo>
+inline constexpr bool mono_fast = Geo::mono3x3 && Geo::ow <= 64 && Geo::f <= 255;
+// Unpadded inputs are prepared by a SIMD routine that reads whole words
+// (up to 3 bytes past the input: its last word starts at column
+// 4 (chunks - 1) + 1 of the last row), else entry by entry.
+template <class Geo>
+inline constexpr bool mono_interior = Geo::pt == 0 && Geo::pl == 0 && mono_chunk * (mono_chunks<Geo> - 1) + 2 <= Geo::w &&
+                                      2 * Geo::w + mono_chunk * mono_chunks<Geo> <= 4000;
+
+// Entry by entry, with zero padding.
+template <class Geo>
+inline void prepare_mono_padded(const std::int8_t* x, std::int8_t zp, std::uint32_t* t) noexcept {
+  const auto at = [&](std::ptrdiff_t iy, std::ptrdiff_t ix) -> std::int32_t {
+    const bool in = iy >= 0 && iy < static_cast<std::ptrdiff_t>(Geo::h) && ix >= 0 &&
+                    ix < static_cast<std::ptrdiff_t>(Geo::w);
+    return in ? x[static_cast<std::size_t>(iy) * Geo::w + static_cast<std::size_t>(ix)] : zp;
+  };
+  for (std::size_t oy = 0; oy < Geo::oh; ++oy) {
+    const std::ptrdiff_t r = static_cast<std::ptrdiff_t>(oy) - static_cast<std::ptrdiff_t>(Geo::pt);
+    for (std::size_t c = 0; c < mono_row_entries<Geo>; ++c, t += 2) {
+      const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(c) - static_cast<std::ptrdiff_t>(Geo::pl);
+      t[0] = mono3x3::pair(at(r, ix), at(r + 1, ix));
+      t[1] = c == 0 ? 0u : mono3x3::pair(at(r + 2, ix - 1), at(r + 2, ix));
+    }
+  }
+}
+
+// Four columns c .. c + 3 of one output row from whole-word loads:
+// pkhbt([a0 a1 a2 a3], [b0 b1 b2 b3] << 16) = [a0 a1 b0 b1] gives V(c) and
+// V(c + 1) by SXTB16 (bytes 0, 2) and SXTB16 ROR 8 (bytes 1, 3); a word
+// [x0 x1 x2 x3] of kernel row 2 with itself << 8 gives [x0 x1 x1 x2], hence
+// H(c - 1) and H(c). r12 points to input row r, r10 to the entries.
+template <class Geo>
+__attribute__((noinline)) void prepare_mono_interior(const std::int8_t* x, std::uint32_t* t) noexcept {
+  const std::int8_t* const xend = x + Geo::oh * Geo::w;
+  asm volatile(
+      "ldr r12, %[x]\n\t"
+      "ldr r10, %[t]\n\t"
+      "1:\n\t"
+      ".set .Lta_c, 0\n\t"
+      ".rept %c[chunks]\n\t"
+      "ldr r9, [r12, #.Lta_c]\n\t"
+      "ldr r11, [r12, #(%c[w] + .Lta_c)]\n\t"
+      "pkhbt lr, r9, r11, lsl #16\n\t"
+      "pkhtb r9, r11, r9, asr #16\n\t"
+      "sxtb16 r0, lr\n\t"
+      "sxtb16 r2, lr, ror #8\n\t"
+      "sxtb16 r4, r9\n\t"
+      "sxtb16 r6, r9, ror #8\n\t"
+      "ldr r9, [r12, #(2 * %c[w] - 1 + .Lta_c)]\n\t"
+      "ldr r11, [r12, #(2 * %c[w] + 1 + .Lta_c)]\n\t"
+      "pkhbt r9, r9, r9, lsl #8\n\t"
+      "pkhbt r11, r11, r11, lsl #8\n\t"
+      "sxtb16 r1, r9\n\t"
+      "sxtb16 r3, r9, ror #8\n\t"
+      "sxtb16 r5, r11\n\t"
+      "sxtb16 r8, r11, ror #8\n\t"
+      "stm r10!, {r0, r1, r2, r3, r4, r5, r6, r8}\n\t"
+      ".set .Lta_c, .Lta_c + 4\n\t"
+      ".endr\n\t"
+      ".if %c[over]\n\t"
+      "sub r10, r10, #%c[over]\n\t"
+      ".endif\n\t"
+      "add r12, r12, #%c[w]\n\t"
+      "ldr r0, %[xend]\n\t"
+      "cmp r12, r0\n\t"
+      "bne 1b\n\t"
+      :
+      : [x] "m"(x), [t] "m"(t), [xend] "m"(xend), [w] "i"(Geo::w), [chunks] "i"(mono_chunks<Geo>),
+        [over] "i"((mono_chunks<Geo> * mono_chunk - mono_row_entries<Geo>) * 8)
+      : TA_I8_CLOBBERS);
+}
+
+// One output (see above): a b c the registers of V(col), V(col + 1),
+// V(col + 2), h0 h1 those of H(col), H(col + 1); the sum replaces V(col).
+// Weights: start r5, pairs r6 r8 r9 r10 r11; input r12, output lr.
+#define TA_I8_MONO_PIXEL(a, b, c, h0, h1)               \
+  "ldrd " c ", " h1 ", [r12], #8\n\t"                  \
+  "smlad " a ", " a ", r6, r5\n\t"                     \
+  "smlad " a ", " b ", r8, " a "\n\t"                  \
+  "smlad " a ", " c ", r9, " a "\n\t"                  \
+  "smlad " a ", " h0 ", r10, " a "\n\t"                \
+  "smlad " a ", " h1 ", r11, " a "\n\t"                \
+  "ssat " a ", #8, " a ", asr #15\n\t"                 \
+  "strb " a ", [lr], #%c[f]\n\t"
+// V registers r0 r2 r4 and H registers r3 r1 in turn: six outputs.
+#define TA_I8_MONO_P0 TA_I8_MONO_PIXEL("r0", "r2", "r4", "r3", "r1")
+#define TA_I8_MONO_P1 TA_I8_MONO_PIXEL("r2", "r4", "r0", "r1", "r3")
+#define TA_I8_MONO_P2 TA_I8_MONO_PIXEL("r4", "r0", "r2", "r3", "r1")
+#define TA_I8_MONO_P3 TA_I8_MONO_PIXEL("r0", "r2", "r4", "r1", "r3")
+#define TA_I8_MONO_P4 TA_I8_MONO_PIXEL("r2", "r4", "r0", "r3", "r1")
+#define TA_I8_MONO_P5 TA_I8_MONO_PIXEL("r4", "r0", "r2", "r1", "r3")
+
+// All channels, channel after channel, all rows of each.
+template <class Geo>
+__attribute__((noinline)) void conv_mono3x3(const std::uint32_t* w, const std::uint32_t* t, std::int8_t* y) noexcept {
+  const std::uint32_t* const wend = w + Geo::f * mono3x3::words_per_channel;
+  const std::uint32_t* const tend = t + Geo::oh * mono_row_entries<Geo> * 2;
+  asm volatile(
+      "1:\n\t"
+      "ldr r0, %[w]\n\t"
+      "ldm r0!, {r5, r6, r8, r9, r10, r11}\n\t"
+      "str r0, %[w]\n\t"
+      "ldr r12, %[t]\n\t"
+      "ldr lr, %[y]\n\t"
+      "add r0, lr, #1\n\t"
+      "str r0, %[y]\n\t"
+      "2:\n\t"
+      // V(0), H(-1) (unused), V(1), H(0).
+      "ldm r12!, {r0, r1, r2, r3}\n\t"
+      ".rept %c[sixes]\n\t" TA_I8_MONO_P0 TA_I8_MONO_P1 TA_I8_MONO_P2 TA_I8_MONO_P3 TA_I8_MONO_P4 TA_I8_MONO_P5
+      ".endr\n\t"
+      ".if %c[rest] >= 1\n\t" TA_I8_MONO_P0 ".endif\n\t"
+      ".if %c[rest] >= 2\n\t" TA_I8_MONO_P1 ".endif\n\t"
+      ".if %c[rest] >= 3\n\t" TA_I8_MONO_P2 ".endif\n\t"
+      ".if %c[rest] >= 4\n\t" TA_I8_MONO_P3 ".endif\n\t"
+      ".if %c[rest] >= 5\n\t" TA_I8_MONO_P4 ".endif\n\t"
+      "ldr r0, %[tend]\n\t"
+      "cmp r12, r0\n\t"
+      "bne 2b\n\t"
+      "ldr r0, %[w]\n\t"
+      "ldr r1, %[wend]\n\t"
+      "cmp r0, r1\n\t"
+      "bne 1b\n\t"
+      : [w] "+m"(w), [y] "+m"(y)
+      : [t] "m"(t), [tend] "m"(tend), [wend] "m"(wend), [f] "i"(Geo::f), [sixes] "i"(Geo::ow / 6),
+        [rest] "i"(Geo::ow % 6)
+      : TA_I8_CLOBBERS);
+}
+
 template <class Geo>
 inline constexpr bool conv_fast = conv_pairs_fast<Geo> || conv_stationary_fast<Geo>;
 
 template <class Geo>
-inline constexpr std::size_t conv2d_scratch_bytes = conv_fast<Geo> ? Geo::prepared_bytes : 0;
+inline constexpr std::size_t conv2d_scratch_bytes =
+    Geo::mono3x3 ? (mono_fast<Geo> ? mono_scratch_bytes<Geo> : 0) : (conv_fast<Geo> ? Geo::prepared_bytes : 0);
 
 // Fills the prepared input (see ConvGeometry) from x; outside the input the
 // taps read zp.
@@ -762,7 +989,18 @@ inline void prepare_conv_input(const std::int8_t* x, std::int8_t zp, std::uint32
 template <class Geo>
 inline void conv2d(const std::int8_t* x, std::int8_t zp, const std::uint32_t* packed, std::int8_t* y,
                    void* scratch) noexcept {
-  if constexpr (!conv_fast<Geo>) {
+  if constexpr (Geo::mono3x3) {
+    if constexpr (!mono_fast<Geo>) {
+      portable::conv2d_mono3x3<Geo>(x, zp, packed, y);
+    } else {
+      auto* t = static_cast<std::uint32_t*>(scratch);
+      if constexpr (mono_interior<Geo>)
+        prepare_mono_interior<Geo>(x, t);
+      else
+        prepare_mono_padded<Geo>(x, zp, t);
+      conv_mono3x3<Geo>(packed, t, y);
+    }
+  } else if constexpr (!conv_fast<Geo>) {
     portable::conv2d<Geo>(x, zp, packed, y, scratch);
   } else {
     auto* t = static_cast<std::uint32_t*>(scratch);
@@ -829,6 +1067,13 @@ using portable::relu;
 #undef TA_I8_C11
 #undef TA_I8_CBODY
 #undef TA_I8_CPIXEL
+#undef TA_I8_MONO_PIXEL
+#undef TA_I8_MONO_P0
+#undef TA_I8_MONO_P1
+#undef TA_I8_MONO_P2
+#undef TA_I8_MONO_P3
+#undef TA_I8_MONO_P4
+#undef TA_I8_MONO_P5
 
 }  // namespace cortex_m4
 #endif

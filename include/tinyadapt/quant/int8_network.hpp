@@ -65,7 +65,8 @@ struct TensorQuant {
 //   static void forward(const uint32_t* p, int8_t* x, int8_t* y, const TensorQuant& in, void* scratch);
 // Layers with weights also describe their rows for the quantiser: rows, taps
 // (packed, padded), packing, weight(p, row, tap) (0 for padding taps) and
-// bias(p, row), reading the float layer's parameters p.
+// bias(p, row), reading the float layer's parameters p; mono3x3 tells the
+// Conv2D layers stored in that format instead (kernel_weight(p, f, ky, kx)).
 
 template <std::size_t In, std::size_t Out>
 struct QDense {
@@ -73,6 +74,7 @@ struct QDense {
   using output_shape = Shape<Out>;
   using packing = kernels::int8::Packing<Out, In, 4>;
   static constexpr bool weighted = true;
+  static constexpr bool mono3x3 = false;
   static constexpr bool in_place = false;
   static constexpr std::size_t rows = Out;
   static constexpr std::size_t taps = packing::taps;
@@ -100,10 +102,13 @@ struct QConv2D {
                                                float_layer::OH, float_layer::OW>;
   using packing = typename geometry::packing;
   static constexpr bool weighted = true;
+  // One input channel, 3x3, stride 1: mono3x3 format (kernels/int8.hpp).
+  static constexpr bool mono3x3 = geometry::mono3x3;
   static constexpr bool in_place = false;
   static constexpr std::size_t rows = F;
   static constexpr std::size_t taps = packing::taps;
-  static constexpr std::size_t param_words = packing::words;
+  static constexpr std::size_t param_words =
+      mono3x3 ? F * kernels::int8::mono3x3::words_per_channel : packing::words;
   static constexpr std::size_t scratch_bytes = kernels::int8::conv2d_scratch_bytes<geometry>;
   static constexpr std::size_t macs = geometry::macs;
 
@@ -114,6 +119,11 @@ struct QConv2D {
     return p[((ky * K + j / C) * C + j % C) * F + f];
   }
   static float bias(const float* p, std::size_t f) noexcept { return p[K * K * C * F + f]; }
+  // Weight at kernel position (ky, kx), channel c, of output channel f.
+  static float kernel_weight(const float* p, std::size_t f, std::size_t ky, std::size_t kx,
+                             std::size_t c = 0) noexcept {
+    return p[((ky * K + kx) * C + c) * F + f];
+  }
 
   static void forward(const std::uint32_t* p, std::int8_t* x, std::int8_t* y, const TensorQuant& in,
                       void* scratch) noexcept {

@@ -10,7 +10,10 @@
 //      is fused (its output range, zero point -128);
 //    - bias and zero points folded into one int32 start value per row, and
 //      the rescaling s_in s_w / s_out as an integer multiplier M / 2^24 (the
-//      kernels apply it with one rounding multiply-high, no float at run time).
+//      kernels apply it with one rounding multiply-high, no float at run time);
+//    - except a Conv2D on one input channel with a 3x3 kernel and stride 1
+//      (mono3x3 format, kernels/int8.hpp): its 9 weights per channel are
+//      stored as int16 with the rescaling folded in, requantised by a shift.
 //
 //   static ta::quant::Calibrator<W2> cal;                  // float work buffers inside
 //   for (std::size_t i = 0; i < 200; ++i) cal.observe(net, train.sample(i));
@@ -35,8 +38,9 @@ enum class QuantStatus : unsigned char {
   non_finite_sample,      // NaN/Inf in a calibration sample or in the activations it produced
   no_samples,             // quantize() before any calibration sample was observed
   non_finite_parameters,  // NaN/Inf in the float network's parameters
-  accumulator_range,      // a row could overflow the kernels' 24-bit accumulator
-                          // (|start value| + 128 * sum |w_q| >= 2^23)
+  accumulator_range,      // a row could overflow the kernels' accumulator (packed
+                          // groups: |start value| + 128 * sum |w_q| >= 2^23;
+                          // mono3x3: the same bound in 16-bit weights >= 2^31)
 };
 
 constexpr const char* to_string(QuantStatus s) noexcept {
@@ -45,7 +49,7 @@ constexpr const char* to_string(QuantStatus s) noexcept {
     case QuantStatus::non_finite_sample: return "non-finite calibration sample (ranges unchanged)";
     case QuantStatus::no_samples: return "no calibration sample observed";
     case QuantStatus::non_finite_parameters: return "non-finite network parameters";
-    case QuantStatus::accumulator_range: return "a layer's accumulator range exceeds 24 bits";
+    case QuantStatus::accumulator_range: return "a layer's accumulator could overflow (bias too large for its scales)";
   }
   return "unknown status";
 }
@@ -206,6 +210,35 @@ bool convert_rows(const float* p, const TensorQuant& in, const TensorQuant& out,
   return true;
 }
 
+// The mono3x3 form of one Conv2D (kernels/int8.hpp): weights
+// w = W s_in / s_out 2^15 as int16, start value
+// bias / s_out 2^15 + zp_out 2^15 + 2^14 - zp_in sum w. Writes to dst unless
+// null; false if a weight or the accumulator bound is out of range.
+template <class QL>
+bool convert_mono3x3(const float* p, const TensorQuant& in, const TensorQuant& out, std::uint32_t* dst) noexcept {
+  namespace m3 = kernels::int8::mono3x3;
+  constexpr double one = 32768.0;  // 2^shift
+  const double scale = static_cast<double>(in.scale) / out.scale * one;
+  for (std::size_t f = 0; f < QL::rows; ++f) {
+    std::int32_t w[3][3];
+    std::int64_t sum_q = 0, sum_abs = 0;
+    for (std::size_t ky = 0; ky < 3; ++ky)
+      for (std::size_t kx = 0; kx < 3; ++kx) {
+        const std::int64_t v = round_to_int(static_cast<double>(QL::kernel_weight(p, f, ky, kx)) * scale);
+        if (v > m3::max_weight || v < -m3::max_weight) return false;
+        w[ky][kx] = static_cast<std::int32_t>(v);
+        sum_q += v;
+        sum_abs += v < 0 ? -v : v;
+      }
+    const std::int64_t start = round_to_int(static_cast<double>(QL::bias(p, f)) / out.scale * one) +
+                               static_cast<std::int64_t>(out.zero_point) * 32768 + 16384 -
+                               static_cast<std::int64_t>(in.zero_point) * sum_q;
+    if ((start < 0 ? -start : start) + 128 * sum_abs >= (std::int64_t{1} << 31)) return false;
+    if (dst) m3::store(dst + f * m3::words_per_channel, static_cast<std::int32_t>(start), w);
+  }
+  return true;
+}
+
 template <class Net, std::size_t... I>
 bool convert_all(const float* params, const TensorQuant* tq, std::uint32_t* dst, std::index_sequence<I...>) noexcept {
   bool ok = true;
@@ -213,31 +246,60 @@ bool convert_all(const float* params, const TensorQuant* tq, std::uint32_t* dst,
       [&] {
         using QL = typename Int8Network<Net>::template layer<I>;
         if constexpr (QL::weighted) {
-          if (ok)
-            ok = convert_rows<QL>(params + Net::plan.param_off[I], tq[I], tq[I + 1],
-                                  dst ? dst + Int8Network<Net>::plan.param_off[I] : nullptr);
+          const float* p = params + Net::plan.param_off[I];
+          std::uint32_t* d = dst ? dst + Int8Network<Net>::plan.param_off[I] : nullptr;
+          if constexpr (QL::mono3x3) {
+            if (ok) ok = convert_mono3x3<QL>(p, tq[I], tq[I + 1], d);
+          } else {
+            if (ok) ok = convert_rows<QL>(p, tq[I], tq[I + 1], d);
+          }
         }
       }(),
       ...);
   return ok;
 }
 
+// The output quantisation of a mono3x3 layer, coarsened if needed so that
+// its largest weight fits 16 bits (max |W| s_in / s_out 2^15 <= 32767; only
+// a layer whose output range is far below one weight times the input range
+// needs it).
+template <class QL>
+TensorQuant fit_mono3x3_output(const float* p, const TensorQuant& in, TensorQuant out, float lo, float hi) noexcept {
+  double max_abs = 0.0;
+  for (std::size_t f = 0; f < QL::rows; ++f)
+    for (std::size_t ky = 0; ky < 3; ++ky)
+      for (std::size_t kx = 0; kx < 3; ++kx) {
+        const double a = abs_d(static_cast<double>(QL::kernel_weight(p, f, ky, kx)));
+        max_abs = a > max_abs ? a : max_abs;
+      }
+  const double needed = max_abs * in.scale * 32768.0 / 32767.0;
+  if (!(out.scale < needed)) return out;
+  const float grow = static_cast<float>(needed / out.scale * 1.0001);
+  return tensor_quant_from_range(lo * grow, hi * grow);
+}
+
 template <class Net, std::size_t... I>
-void tensor_quants(const Calibrator<Net>& cal, TensorQuant* tq, std::index_sequence<I...>) noexcept {
+void tensor_quants(const Calibrator<Net>& cal, const float* params, TensorQuant* tq,
+                   std::index_sequence<I...>) noexcept {
   using Q = Int8Network<Net>;
   constexpr std::size_t n = Net::layer_count;
-  constexpr bool weighted[] = {Q::template layer<I>::weighted...};
-  constexpr bool relu[] = {is_relu<typename Q::template layer<I>>...};
+  [[maybe_unused]] constexpr bool relu[] = {is_relu<typename Q::template layer<I>>..., false};
   tq[0] = tensor_quant_from_range(cal.range_min(0), cal.range_max(0));
-  for (std::size_t i = 0; i < n; ++i) {
-    if (weighted[i]) {
-      // A ReLU right after is fused: this output takes the post-ReLU range.
-      const std::size_t t = i + 1 < n && relu[i + 1] ? i + 2 : i + 1;
-      tq[i + 1] = tensor_quant_from_range(cal.range_min(t), cal.range_max(t));
-    } else {
-      tq[i + 1] = tq[i];  // ReLU, MaxPool2D and Flatten keep their input's quantisation
-    }
-  }
+  (
+      [&] {
+        using QL = typename Q::template layer<I>;
+        if constexpr (QL::weighted) {
+          // A ReLU right after is fused: this output takes the post-ReLU range.
+          const std::size_t t = I + 1 < n && relu[I + 1] ? I + 2 : I + 1;
+          const float lo = cal.range_min(t), hi = cal.range_max(t);
+          tq[I + 1] = tensor_quant_from_range(lo, hi);
+          if constexpr (QL::mono3x3)
+            tq[I + 1] = fit_mono3x3_output<QL>(params + Net::plan.param_off[I], tq[I], tq[I + 1], lo, hi);
+        } else {
+          tq[I + 1] = tq[I];  // ReLU, MaxPool2D and Flatten keep their input's quantisation
+        }
+      }(),
+      ...);
 }
 
 }  // namespace detail
@@ -250,7 +312,7 @@ QuantStatus quantize(const Net& net, const Calibrator<Net>& cal, Int8Network<Net
   if (!all_finite(params, Net::param_count)) return QuantStatus::non_finite_parameters;
   using seq = std::make_index_sequence<Net::layer_count>;
   TensorQuant tq[Net::layer_count + 1];
-  detail::tensor_quants(cal, tq, seq{});
+  detail::tensor_quants(cal, params, tq, seq{});
   if (!detail::convert_all<Net>(params, tq, nullptr, seq{})) return QuantStatus::accumulator_range;
   detail::convert_all<Net>(params, tq, Access::params(q), seq{});
   for (std::size_t t = 0; t < Net::layer_count + 1; ++t) Access::tensors(q)[t] = tq[t];
