@@ -27,6 +27,7 @@ namespace tq = ta::quant;
 
 namespace {
 
+using W1 = ta::Sequential<ta::Input<1>, ta::Dense<64>, ta::Tanh, ta::Dense<64>, ta::Tanh, ta::Dense<1>>;
 using W2 = ta::Sequential<ta::Input<64>, ta::Dense<32>, ta::ReLU, ta::Dense<10>>;
 using W3 = ta::Sequential<ta::Input<28, 28, 1>, ta::Conv2D<8, 3>, ta::ReLU, ta::MaxPool2D<2>, ta::Conv2D<16, 3>,
                           ta::ReLU, ta::MaxPool2D<2>, ta::Flatten, ta::Dense<10>>;
@@ -42,6 +43,9 @@ namespace {
 using Mixed = ta::Sequential<ta::Input<9, 9, 3>, ta::Conv2D<5, 3, 2, ta::Padding::same>, ta::ReLU,
                              ta::Conv2D<6, 3, 1, ta::Padding::same>, ta::MaxPool2D<2>, ta::ReLU, ta::Flatten,
                              ta::Dense<7>, ta::ReLU, ta::Dense<3>>;
+// Table activations (Tanh, Sigmoid, LeakyReLU) and a padded one-channel 3x3 Conv2D.
+using Smooth = ta::Sequential<ta::Input<8, 8, 1>, ta::Conv2D<4, 3, 1, ta::Padding::same>, ta::Tanh, ta::MaxPool2D<2>,
+                              ta::Flatten, ta::Dense<12>, ta::Sigmoid, ta::Dense<8>, ta::LeakyReLU<>, ta::Dense<3>>;
 
 std::int32_t sx(std::uint32_t v, unsigned bits) {  // sign-extends the low `bits` bits
   const std::uint32_t m = 1u << (bits - 1);
@@ -316,12 +320,18 @@ TEST_CASE("int8 networks follow their float networks on random inputs") {
   const float e2 = worst_error_in_steps<W2>(ta::Init::torch_default, 200);
   const float e3 = worst_error_in_steps<W3>(ta::Init::glorot_uniform, 100);
   const float em = worst_error_in_steps<Mixed>(ta::Init::he_uniform, 200);
-  std::printf("int8 vs float, worst output error in output steps: W2 %.2f, W3 %.2f, mixed %.2f\n",
-              static_cast<double>(e2), static_cast<double>(e3), static_cast<double>(em));
+  const float e1 = worst_error_in_steps<W1>(ta::Init::torch_default, 200);
+  const float es = worst_error_in_steps<Smooth>(ta::Init::glorot_uniform, 200);
+  std::printf("int8 vs float, worst output error in output steps: W2 %.2f, W3 %.2f, mixed %.2f, W1 %.2f, "
+              "smooth %.2f\n",
+              static_cast<double>(e2), static_cast<double>(e3), static_cast<double>(em), static_cast<double>(e1),
+              static_cast<double>(es));
   // Rounding in every layer adds up: allow 5% of the output range.
   CHECK(e2 < 12.75f);
   CHECK(e3 < 12.75f);
   CHECK(em < 12.75f);
+  CHECK(e1 < 12.75f);
+  CHECK(es < 12.75f);
 }
 
 TEST_CASE("int8 quantisation reports bad data instead of using it") {
@@ -361,12 +371,15 @@ TEST_CASE("int8 quantisation reports bad data instead of using it") {
   CHECK_FALSE(q.ready());
   p0 = keep;
 
+  // A bias large against its row's weights: that row gets a coarser weight
+  // scale (its output saturates, as the float one leaves the range).
+  float& bias = net.parameters()[64 * 32];
+  bias = 1e6f;
   REQUIRE(tq::quantize(net, cal, q) == tq::QuantStatus::ok);
   std::vector<std::uint32_t> before(q.packed_parameters().begin(), q.packed_parameters().end());
 
-  // A bias far outside what the accumulator holds: refused, q unchanged.
-  float& bias = net.parameters()[64 * 32];
-  bias = 1e6f;
+  // A bias far outside what any weight scale lets the accumulator hold: refused, q unchanged.
+  bias = 1e12f;
   CHECK(tq::quantize(net, cal, q) == tq::QuantStatus::accumulator_range);
   CHECK(std::vector<std::uint32_t>(q.packed_parameters().begin(), q.packed_parameters().end()) == before);
 
@@ -482,6 +495,41 @@ float quantised_accuracy(const Net& net, const data::Dataset& train_set, const d
 }
 
 }  // namespace
+
+TEST_CASE("int8 W1 on sine regression: test MSE close to float") {
+  // As examples/sine_regression.cpp: y = 2 sin(x + 0.5), x in [-5, 5], online SGD.
+  static W1 net;
+  static tq::Calibrator<W1> cal;
+  static ta::Int8Network<W1> q;
+  ta::Rng rng(3);
+  net.init(rng);
+  ta::SGD<W1> sgd(0.01f);
+  const auto target = [](float x) { return 2.0f * std::sin(x + 0.5f); };
+  for (int step = 0; step < 100000; ++step) {
+    const float x = rng.uniform(-5.0f, 5.0f), y = target(x);
+    REQUIRE(ta::train_step<ta::MSE>(net, sgd, &x, &y).ok());
+  }
+  for (int i = 0; i < 200; ++i) {
+    const float x = rng.uniform(-5.0f, 5.0f);
+    REQUIRE(cal.observe(net, &x) == tq::QuantStatus::ok);
+  }
+  REQUIRE(tq::quantize(net, cal, q) == tq::QuantStatus::ok);
+  double float_mse = 0.0, int8_mse = 0.0;
+  constexpr int grid = 1000;
+  for (int k = 0; k < grid; ++k) {
+    const float x = -5.0f + 10.0f * static_cast<float>(k) / (grid - 1), y = target(x);
+    float yq = 0.0f;
+    REQUIRE(q.forward(&x, &yq) == ta::Status::ok);
+    const double df = net.forward(&x)[0] - y, dq = yq - y;
+    float_mse += df * df / grid;
+    int8_mse += dq * dq / grid;
+  }
+  std::printf("W1 sine (100,000 online steps, %d-point test grid): float MSE %.5f, int8 MSE %.5f (200 calibration)\n",
+              grid, float_mse, int8_mse);
+  CHECK(float_mse < 0.05);
+  // Output steps of ~4/255 add about their square / 12; allow that many times over.
+  CHECK(int8_mse < 1.5 * float_mse + 0.002);
+}
 
 TEST_CASE("int8 W2 on digits: test accuracy within 1 point of float") {
   data::Dataset all, train_set, test;

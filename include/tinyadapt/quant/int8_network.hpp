@@ -4,8 +4,9 @@
 // form: Dense and Conv2D keep int8 weights with one scale per output unit /
 // channel, an int32 start value (bias and zero points folded in) and a
 // fixed-point multiplier (kernels/int8.hpp describes the packed format);
-// ReLU, MaxPool2D and Flatten run on int8 values directly. Activations are
-// int8 with one (scale, zero point) per tensor. A ReLU right after a Dense or
+// ReLU, MaxPool2D and Flatten run on int8 values directly; Tanh, Sigmoid and
+// LeakyReLU look their output up in a 256-entry table. Activations are int8
+// with one (scale, zero point) per tensor. A ReLU right after a Dense or
 // Conv2D costs nothing: that layer's output uses the post-ReLU range (zero
 // point -128) and saturation does the clamping.
 //
@@ -20,7 +21,8 @@
 //   std::size_t cls = q.argmax();
 //
 // Supported layers: Dense, Conv2D (any stride, valid/same padding), ReLU,
-// MaxPool2D, Flatten. Others stop the build with a static_assert.
+// LeakyReLU, Tanh, Sigmoid, MaxPool2D, Flatten. Others stop the build with a
+// static_assert.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -164,6 +166,26 @@ struct QReLU {
   }
 };
 
+// Any other element-wise activation (Tanh, Sigmoid, LeakyReLU): a table of
+// its 256 possible outputs, filled by the quantiser from the calibrated input
+// and output ranges (64 words of parameters); Fn::f is the float function.
+template <class In, class Fn>
+struct QLookup {
+  using input_shape = In;
+  using output_shape = In;
+  using function = Fn;
+  static constexpr bool weighted = false;
+  static constexpr bool in_place = true;
+  static constexpr std::size_t param_words = 256 / 4;
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr std::size_t macs = 0;
+
+  static void forward(const std::uint32_t* p, std::int8_t* x, std::int8_t*, const TensorQuant&, void*) noexcept {
+    const auto* table = reinterpret_cast<const unsigned char*>(p);  // indexed by the input's byte
+    for (std::size_t i = 0; i < In::size; ++i) x[i] = static_cast<std::int8_t>(table[static_cast<unsigned char>(x[i])]);
+  }
+};
+
 template <class In>
 struct QFlatten {
   using input_shape = In;
@@ -181,10 +203,16 @@ namespace detail {
 template <class L>
 inline constexpr bool unsupported_layer = false;
 
+// LeakyReLU with slope Num / Den as a function for QLookup.
+template <std::size_t Num, std::size_t Den>
+struct LeakyFn {
+  static float f(float x) noexcept { return x >= 0.0f ? x : x * static_cast<float>(Num) / static_cast<float>(Den); }
+};
+
 template <class L>
 struct QLayerOf {
   static_assert(unsupported_layer<L>,
-                "int8 conversion supports Dense, Conv2D, ReLU, MaxPool2D and Flatten layers only");
+                "int8 conversion supports Dense, Conv2D, MaxPool2D, Flatten and element-wise activations only");
   using type = void;
 };
 template <std::size_t In, std::size_t Out>
@@ -199,9 +227,17 @@ template <std::size_t H, std::size_t W, std::size_t C, std::size_t K, std::size_
 struct QLayerOf<MaxPool2DLayer<H, W, C, K, S>> {
   using type = QMaxPool2D<H, W, C, K, S>;
 };
+template <class In, std::size_t Num, std::size_t Den>
+struct QLayerOf<PiecewiseLinearLayer<In, Num, Den>> {
+  using type = QLookup<In, LeakyFn<Num, Den>>;
+};
 template <class In>
 struct QLayerOf<PiecewiseLinearLayer<In, 0, 1>> {
   using type = QReLU<In>;
+};
+template <class In, class Fn>
+struct QLayerOf<OutputActivationLayer<In, Fn>> {
+  using type = QLookup<In, Fn>;
 };
 template <class In>
 struct QLayerOf<FlattenLayer<In>> {
@@ -212,6 +248,10 @@ template <class L>
 inline constexpr bool is_relu = false;
 template <class In>
 inline constexpr bool is_relu<QReLU<In>> = true;
+template <class L>
+inline constexpr bool is_lookup = false;
+template <class In, class Fn>
+inline constexpr bool is_lookup<QLookup<In, Fn>> = true;
 
 constexpr std::size_t max_of(std::size_t a, std::size_t b) noexcept { return a > b ? a : b; }
 }  // namespace detail

@@ -163,13 +163,53 @@ inline std::int64_t round_to_int(double v) noexcept {
 }
 inline double abs_d(double v) noexcept { return v < 0.0 ? -v : v; }
 
-// Quantises the rows of one Dense/Conv2D layer; writes the packed form to dst
-// unless dst is null (checking pass). False if a row fails the accumulator bound.
+// One row quantised with weight scale s_w: start value K, multiplier, and
+// whether |K| + 128 sum |w_q| stays below 2^23 (the kernels' accumulator
+// holds 256 times that) and the multiplier below 2^31. Writes the packed row
+// to dst unless null.
 template <class QL>
-bool convert_rows(const float* p, const TensorQuant& in, const TensorQuant& out, std::uint32_t* dst) noexcept {
+bool convert_row(const float* p, std::size_t r, double s_w, const TensorQuant& in, const TensorQuant& out,
+                 std::uint32_t* dst) noexcept {
   using P = typename QL::packing;
   constexpr double two24 = 16777216.0;
   const double s_in = in.scale, s_out = out.scale;
+  double m = s_in * s_w / s_out * two24;
+  if (m > 2147483647.0) return false;  // the output scale cannot follow
+  m = m < 1.0 ? 1.0 : m;
+  const std::int64_t mult = round_to_int(m);
+  const double r_eff = static_cast<double>(mult) / two24;
+
+  std::int64_t sum_q = 0, sum_abs = 0, sum_even = 0;
+  for (std::size_t g = 0; g < P::groups; ++g) {
+    int q[4];
+    for (std::size_t k = 0; k < 4; ++k) {
+      const std::int64_t v = round_to_int(static_cast<double>(QL::weight(p, r, 4 * g + k)) / s_w);
+      q[k] = static_cast<int>(v < -127 ? -127 : (v > 127 ? 127 : v));
+      sum_q += q[k];
+      sum_abs += q[k] < 0 ? -q[k] : q[k];
+    }
+    sum_even += q[0] + q[2];
+    if (dst) dst[P::weight_word(r, g)] = kernels::int8::encode_group(q[0], q[1], q[2], q[3]);
+  }
+  const std::int64_t k = round_to_int(static_cast<double>(QL::bias(p, r)) / (s_in * s_w) +
+                                      static_cast<double>(out.zero_point) / r_eff) -
+                         static_cast<std::int64_t>(in.zero_point) * sum_q;
+  if ((k < 0 ? -k : k) + 128 * sum_abs >= (std::int64_t{1} << 23)) return false;
+  if (dst) {
+    const std::int64_t init = 256 * k - 127 * sum_even;
+    dst[P::init_word(r)] = static_cast<std::uint32_t>(static_cast<std::int32_t>(init));
+    dst[P::mult_word(r)] = static_cast<std::uint32_t>(mult);
+  }
+  return true;
+}
+
+// Quantises the rows of one Dense/Conv2D layer; writes the packed form to dst
+// unless dst is null (checking pass). A row whose bias is large against its
+// weights (the start value grows as bias / s_w) gets a coarser weight scale,
+// doubled until the accumulator bound holds; false if none up to 2^16 times
+// max |w| / 127 does.
+template <class QL>
+bool convert_rows(const float* p, const TensorQuant& in, const TensorQuant& out, std::uint32_t* dst) noexcept {
   for (std::size_t r = 0; r < QL::rows; ++r) {
     double max_abs = 0.0;
     for (std::size_t t = 0; t < QL::taps; ++t) {
@@ -178,34 +218,13 @@ bool convert_rows(const float* p, const TensorQuant& in, const TensorQuant& out,
     }
     // Weight scale: max |w| / 127; an all-zero row gets any scale (here one
     // giving the multiplier 2^-10).
-    const double s_w = max_abs > 0.0 ? max_abs / 127.0 : s_out / s_in / 1024.0;
-    double m = s_in * s_w / s_out * two24;
-    m = m < 1.0 ? 1.0 : (m > 2147483647.0 ? 2147483647.0 : m);
-    const std::int64_t mult = round_to_int(m);
-    const double r_eff = static_cast<double>(mult) / two24;
-
-    std::int64_t sum_q = 0, sum_abs = 0, sum_even = 0;
-    for (std::size_t g = 0; g < P::groups; ++g) {
-      int q[4];
-      for (std::size_t k = 0; k < 4; ++k) {
-        const std::int64_t v = round_to_int(static_cast<double>(QL::weight(p, r, 4 * g + k)) / s_w);
-        q[k] = static_cast<int>(v < -127 ? -127 : (v > 127 ? 127 : v));
-        sum_q += q[k];
-        sum_abs += q[k] < 0 ? -q[k] : q[k];
-      }
-      sum_even += q[0] + q[2];
-      if (dst) dst[P::weight_word(r, g)] = kernels::int8::encode_group(q[0], q[1], q[2], q[3]);
+    double s_w = max_abs > 0.0 ? max_abs / 127.0 : static_cast<double>(out.scale) / in.scale / 1024.0;
+    int doublings = 0;
+    while (!convert_row<QL>(p, r, s_w, in, out, nullptr)) {
+      if (++doublings > 16) return false;
+      s_w *= 2.0;
     }
-    const std::int64_t k = round_to_int(static_cast<double>(QL::bias(p, r)) / (s_in * s_w) +
-                                        static_cast<double>(out.zero_point) / r_eff) -
-                           static_cast<std::int64_t>(in.zero_point) * sum_q;
-    const std::int64_t bound = (k < 0 ? -k : k) + 128 * sum_abs;
-    if (bound >= (std::int64_t{1} << 23)) return false;
-    if (dst) {
-      const std::int64_t init = 256 * k - 127 * sum_even;
-      dst[P::init_word(r)] = static_cast<std::uint32_t>(static_cast<std::int32_t>(init));
-      dst[P::mult_word(r)] = static_cast<std::uint32_t>(mult);
-    }
+    if (dst) convert_row<QL>(p, r, s_w, in, out, dst);
   }
   return true;
 }
@@ -239,12 +258,27 @@ bool convert_mono3x3(const float* p, const TensorQuant& in, const TensorQuant& o
   return true;
 }
 
+// The table of an element-wise activation: the entry at the byte of input q
+// (q & 255) holds the output for q.
+template <class QL>
+void fill_lookup(const TensorQuant& in, const TensorQuant& out, std::uint32_t* dst) noexcept {
+  unsigned char table[256];
+  for (int q = -128; q < 128; ++q)
+    table[q & 255] = static_cast<unsigned char>(out.quantize(QL::function::f(in.dequantize(static_cast<std::int8_t>(q)))));
+  for (std::size_t w = 0; w < 64; ++w)
+    dst[w] = static_cast<std::uint32_t>(table[4 * w]) | static_cast<std::uint32_t>(table[4 * w + 1]) << 8 |
+             static_cast<std::uint32_t>(table[4 * w + 2]) << 16 | static_cast<std::uint32_t>(table[4 * w + 3]) << 24;
+}
+
 template <class Net, std::size_t... I>
 bool convert_all(const float* params, const TensorQuant* tq, std::uint32_t* dst, std::index_sequence<I...>) noexcept {
   bool ok = true;
   (
       [&] {
         using QL = typename Int8Network<Net>::template layer<I>;
+        if constexpr (is_lookup<QL>) {
+          if (dst) fill_lookup<QL>(tq[I], tq[I + 1], dst + Int8Network<Net>::plan.param_off[I]);
+        }
         if constexpr (QL::weighted) {
           const float* p = params + Net::plan.param_off[I];
           std::uint32_t* d = dst ? dst + Int8Network<Net>::plan.param_off[I] : nullptr;
@@ -295,6 +329,8 @@ void tensor_quants(const Calibrator<Net>& cal, const float* params, TensorQuant*
           tq[I + 1] = tensor_quant_from_range(lo, hi);
           if constexpr (QL::mono3x3)
             tq[I + 1] = fit_mono3x3_output<QL>(params + Net::plan.param_off[I], tq[I], tq[I + 1], lo, hi);
+        } else if constexpr (is_lookup<QL>) {
+          tq[I + 1] = tensor_quant_from_range(cal.range_min(I + 1), cal.range_max(I + 1));
         } else {
           tq[I + 1] = tq[I];  // ReLU, MaxPool2D and Flatten keep their input's quantisation
         }
