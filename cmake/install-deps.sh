@@ -5,7 +5,7 @@
 #
 #   cmake/install-deps.sh [--host-only] [--with-torch]
 #
-#   --host-only   leave out the Cortex-M cross toolchain and QEMU
+#   --host-only   leave out the cross toolchains (Cortex-M4, AArch64) and QEMU
 #   --with-torch  also install libtorch-dev and python3-torch (optional: the
 #                 side-by-side benchmark and regenerating golden values)
 set -euo pipefail
@@ -29,7 +29,8 @@ packages=(cmake g++ clang doctest-dev libbenchmark-dev zlib1g-dev
           python3-sklearn dataset-fashion-mnist)
 if [[ $host_only -eq 0 ]]; then
   packages+=(gcc-arm-none-eabi libnewlib-arm-none-eabi
-             libstdc++-arm-none-eabi-dev qemu-system-arm)
+             libstdc++-arm-none-eabi-dev qemu-system-arm
+             g++-aarch64-linux-gnu qemu-user)
 fi
 if [[ $with_torch -eq 1 ]]; then
   packages+=(libtorch-dev python3-torch)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The full test run of tinyadapt, as CI runs it (.ci/run calls this script):
 #
-#   1. cmake/install-deps.sh     install missing Debian packages
-#   2. build/host   g++ Release, warnings as errors         build + ctest
-#   3. build/asan   g++ RelWithDebInfo, ASan + UBSan        build + ctest
-#   4. build/clang  clang++ Release, warnings as errors     build + ctest
-#   5. build/m4     arm-none-eabi Cortex-M4 cross build     build + ctest (QEMU)
+#   1. cmake/install-deps.sh      install missing Debian packages
+#   2. build/host    g++ Release, warnings as errors          build + ctest
+#   3. build/asan    g++ RelWithDebInfo, ASan + UBSan         build + ctest
+#   4. build/clang   clang++ Release, warnings as errors      build + ctest
+#   5. build/aarch64 aarch64-linux-gnu cross build (NEON)     build + ctest (QEMU user mode)
+#   6. build/m4      arm-none-eabi Cortex-M4 cross build      build + ctest (QEMU)
 #
 # Stops at the first failure with a nonzero exit status. A missing tool or
 # file that a step needs is an error, never a silent skip. Build directories
@@ -72,12 +73,14 @@ configure_build_test() {
 
 begin "dependencies"
 cmake/install-deps.sh
-for tool in cmake ctest git g++ clang++ arm-none-eabi-g++ qemu-system-arm; do
+for tool in cmake ctest git g++ clang++ aarch64-linux-gnu-g++ qemu-aarch64 arm-none-eabi-g++ qemu-system-arm; do
   command -v "$tool" >/dev/null 2>&1 ||
     die "'$tool' is not on PATH although cmake/install-deps.sh finished"
 done
 toolchain="$root/cmake/arm-none-eabi.cmake"
 [[ -f $toolchain ]] || die "$toolchain is missing: the Cortex-M4 build cannot run"
+toolchain_aarch64="$root/cmake/aarch64-linux-gnu.cmake"
+[[ -f $toolchain_aarch64 ]] || die "$toolchain_aarch64 is missing: the AArch64 build cannot run"
 done_step
 
 configure_build_test host \
@@ -101,6 +104,11 @@ configure_build_test clang \
   -DCMAKE_CXX_COMPILER=clang++ \
   -DTINYADAPT_WERROR=ON \
   -DTINYADAPT_BUILD_BENCHMARKS=OFF -DTINYADAPT_BUILD_EXAMPLES=ON
+
+configure_build_test aarch64 \
+  -DCMAKE_BUILD_TYPE=Release \
+  "-DCMAKE_TOOLCHAIN_FILE=$toolchain_aarch64" \
+  -DTINYADAPT_WERROR=ON
 
 configure_build_test m4 \
   -DCMAKE_BUILD_TYPE=Release \

@@ -15,6 +15,12 @@
 #else
 #define TINYADAPT_HAS_CORTEX_M4 0
 #endif
+// AArch64 with Advanced SIMD (Raspberry Pi 4 and other Cortex-A cores).
+#if !defined(TINYADAPT_KERNELS_PORTABLE) && defined(__aarch64__) && defined(__ARM_NEON)
+#define TINYADAPT_HAS_NEON 1
+#else
+#define TINYADAPT_HAS_NEON 0
+#endif
 
 // Programming errors that cannot be caught at compile time (an index out of
 // range in a view, a run-time width above its maximum) go through this hook.

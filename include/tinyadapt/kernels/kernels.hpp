@@ -6,6 +6,8 @@
 
 #if TINYADAPT_HAS_CORTEX_M4
 #include "cortex_m4.hpp"
+#elif TINYADAPT_HAS_NEON
+#include "neon.hpp"
 #endif
 
 namespace tinyadapt::kernels {
@@ -13,6 +15,9 @@ namespace tinyadapt::kernels {
 #if TINYADAPT_HAS_CORTEX_M4
 using namespace cortex_m4;  // NOLINT: deliberate selection of the target variant
 inline constexpr const char* variant = "cortex-m4";
+#elif TINYADAPT_HAS_NEON
+using namespace neon;  // NOLINT: deliberate selection of the target variant
+inline constexpr const char* variant = "neon";
 #else
 using namespace portable;  // NOLINT: deliberate selection of the portable variant
 inline constexpr const char* variant = "portable";
