@@ -118,7 +118,7 @@ struct QConv2D {
   static float weight(const float* p, std::size_t f, std::size_t tap) noexcept {
     const std::size_t ky = tap / geometry::lr, j = tap % geometry::lr;
     if (j >= geometry::row_taps) return 0.0f;
-    return p[((ky * K + j / C) * C + j % C) * F + f];
+    return kernel_weight(p, f, ky, j / C, j % C);
   }
   static float bias(const float* p, std::size_t f) noexcept { return p[K * K * C * F + f]; }
   // Weight at kernel position (ky, kx), channel c, of output channel f.
