@@ -19,6 +19,7 @@
 #include "nn/depthwise_conv2d.hpp"
 #include "nn/flatten.hpp"
 #include "nn/frozen.hpp"
+#include "nn/health.hpp"
 #include "nn/global_avg_pool.hpp"
 #include "nn/losses.hpp"
 #include "nn/max_pool2d.hpp"

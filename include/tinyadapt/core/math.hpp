@@ -4,13 +4,38 @@
 #include <cstdint>
 #include <cstring>
 
+#include "finite.hpp"
+
 namespace tinyadapt {
+
+// r, or x itself when x is NaN; a select on the bits, so -ffast-math keeps it.
+inline float keep_nan(float x, float r) noexcept {
+  const std::uint32_t xb = float_bits(x), rb = float_bits(r);
+  const std::uint32_t nan_mask = 0u - static_cast<std::uint32_t>((xb & 0x7fffffffu) > 0x7f800000u);
+  const std::uint32_t out = (xb & nan_mask) | (rb & ~nan_mask);
+  float y;
+  std::memcpy(&y, &out, sizeof y);
+  return y;
+}
+
+// IEEE arithmetic carries a NaN through every formula below by itself; with
+// -ffinite-math-only (part of -ffast-math) the compiler may assume NaN away and
+// fold it out, so there the NaN is put back explicitly (a few integer ops).
+#if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+#define TINYADAPT_PROPAGATE_NAN(x, r) ::tinyadapt::keep_nan((x), (r))
+#else
+#define TINYADAPT_PROPAGATE_NAN(x, r) (r)
+#endif
 
 // exp(t) for t in [0, 88]: t = k ln2 + r with |r| <= ln2/2, exp(r) by its
 // degree-7 Taylor polynomial (relative error < 2e-7), 2^k through the exponent bits.
-inline float exp_nonneg(float t) noexcept {
-  t = t < 88.0f ? t : 88.0f;
-  const int k = static_cast<int>(t * 1.44269504089f + 0.5f);
+// A NaN argument gives NaN: a plain clamp would turn it into a finite value
+// (and the int conversion of a NaN is undefined), hiding a broken model
+// behind Tanh or Sigmoid.
+inline float exp_nonneg(float t_in) noexcept {
+  const float tk = t_in < 88.0f ? t_in : 88.0f;  // NaN -> 88: always safe to convert to int
+  const float t = t_in > 88.0f ? 88.0f : t_in;   // NaN stays NaN and reaches the result
+  const int k = static_cast<int>(tk * 1.44269504089f + 0.5f);
   const float kf = static_cast<float>(k);
   const float r = (t - kf * 0.693145751953125f) - kf * 1.428606765330187e-06f;
   float p = 1.0f / 5040.0f;
@@ -24,7 +49,7 @@ inline float exp_nonneg(float t) noexcept {
   const std::uint32_t bits = static_cast<std::uint32_t>(k + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return TINYADAPT_PROPAGATE_NAN(t_in, p * scale);
 }
 
 // tanh(x), relative error below 1e-6: an odd Taylor polynomial near 0 (where
@@ -39,7 +64,7 @@ inline float tanh_fast(float x) noexcept {
   small = (small * a2) * a + a;
   const float large = 1.0f - 2.0f / (exp_nonneg(2.0f * a) + 1.0f);
   const float t = a < 0.3f ? small : large;
-  return x < 0.0f ? -t : t;
+  return TINYADAPT_PROPAGATE_NAN(x, x < 0.0f ? -t : t);
 }
 
 }  // namespace tinyadapt

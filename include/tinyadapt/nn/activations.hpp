@@ -18,6 +18,7 @@ struct PiecewiseLinearLayer : detail::NoParams {
   static constexpr bool in_place = true;
   static constexpr std::size_t state_bytes = (n + 7) / 8;
   static constexpr float slope = static_cast<float>(Num) / static_cast<float>(Den);
+  static constexpr float backward_gain = slope > 1.0f ? slope : 1.0f;
 
   // Branch-free: each mask byte is built in a register from 8 elements, and
   // the select compiles to blends (a branch per element mispredicts on data).
@@ -29,7 +30,7 @@ struct PiecewiseLinearLayer : detail::NoParams {
         const float v = x[i];
         const bool pos = v > 0.0f;
         bits |= static_cast<unsigned>(pos) << (i - base);
-        y[i] = pos ? v : slope * v;
+        y[i] = TINYADAPT_PROPAGATE_NAN(v, pos ? v : slope * v);  // 0 * NaN is NaN: a NaN passes
       }
       mask[b] = static_cast<unsigned char>(bits);
     }
@@ -68,7 +69,7 @@ struct SigmoidFn {
   static float f(float x) noexcept {
     // exp(|x|) never underflows the ratio; both forms are evaluated so the loop vectorises.
     const float e = exp_nonneg(x < 0.0f ? -x : x);
-    return x >= 0.0f ? e / (e + 1.0f) : 1.0f / (e + 1.0f);
+    return TINYADAPT_PROPAGATE_NAN(x, x >= 0.0f ? e / (e + 1.0f) : 1.0f / (e + 1.0f));
   }
   static float df_from_y(float y) noexcept { return y * (1.0f - y); }
 };

@@ -30,6 +30,9 @@ struct ConvCore {
   static constexpr bool keeps_input = true;  // dW = sum x_patch dyᵀ
   static constexpr bool keeps_output = false;
   static constexpr std::size_t state_bytes = 0;
+  // Each kernel tap sees every input at most once: |dW_tap| <= |x| |dy|; the bias sums OH*OW deltas.
+  static constexpr float grad_norm_input_factor = static_cast<float>(KH * KW);
+  static constexpr float grad_norm_bias_factor = static_cast<float>(OH * OW);
 
   // Calls f(x_offset, w_offset, length) for every clipped kernel row of output pixel (oy, ox).
   template <class Fn>

@@ -19,6 +19,8 @@ struct DenseLayer {
   static constexpr bool keeps_input = true;  // dW = dy x^T
   static constexpr bool keeps_output = false;
   static constexpr std::size_t state_bytes = 0;
+  static constexpr float grad_norm_input_factor = 1.0f;  // |dy xᵀ|^2 = |dy|^2 |x|^2, exactly
+  static constexpr float grad_norm_bias_factor = 1.0f;
 
   void forward(const float* p, const float* x, float* y, unsigned char*) const noexcept {
     kernels::copy(y, p + weight_count, Out);

@@ -25,6 +25,8 @@ struct DepthwiseConv2DLayer {
   static constexpr bool keeps_input = true;
   static constexpr bool keeps_output = false;
   static constexpr std::size_t state_bytes = 0;
+  static constexpr float grad_norm_input_factor = static_cast<float>(K * K);  // as Conv2D
+  static constexpr float grad_norm_bias_factor = static_cast<float>(OH * OW);
 
   // Calls f(x_offset, w_offset) for every kernel tap inside the image.
   template <class Fn>

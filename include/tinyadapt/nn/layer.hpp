@@ -13,9 +13,18 @@
 //   static constexpr bool   keeps_input, keeps_output; // what backward reads
 //   static constexpr size_t state_bytes;               // kept from forward to backward
 //                                                      // (ReLU bit mask, max-pool argmax)
+//   static constexpr float  backward_gain;             // parameter-free layers: a bound of
+//                                                      // |dx|_2 / |dy|_2 (used to check the
+//                                                      // layer below before any write)
+//   static constexpr float  grad_norm_input_factor,    // trainable layers: |dLoss/dp|_2^2 <=
+//                           grad_norm_bias_factor;     //   |dy|^2 (in_factor |x|^2 + bias_factor)
 //   void forward(const float* p, const float* x, float* y, unsigned char* state) const;
 //   void backward(const float* p, const float* x, const float* y, const unsigned char* state,
 //                 const float* dy, float* dx, float* dp, float dp_scale) const;
+//
+// The gradient norm bound is exact for Dense (dW = dy xᵀ) and follows from
+// Cauchy-Schwarz for convolutions; the network uses it to clip and to prove an
+// update finite before writing it, at the cost of two dot products per layer.
 //
 // backward computes dx (skipped when dx == nullptr) *before* it touches dp, and
 // adds dp_scale * dLoss/dp to dp (skipped when dp == nullptr). dp may be the
@@ -47,6 +56,7 @@ struct NoParams {
   static constexpr bool keeps_input = false;
   static constexpr bool keeps_output = false;
   static constexpr std::size_t state_bytes = 0;
+  static constexpr float backward_gain = 1.0f;  // true of every element-wise map with |f'| <= 1
 };
 
 inline void init_params(float* p, std::size_t weights, std::size_t biases, std::size_t fan_in, std::size_t fan_out,

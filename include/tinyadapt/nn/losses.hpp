@@ -1,6 +1,7 @@
 // Losses. Each computes the loss of one sample and, in the same pass, writes
 // dLoss/dOutput (grad may alias output). evaluate() returns the loss only.
-// check() rejects targets a loss cannot use (NaN targets, out-of-range labels).
+// check() rejects targets a loss cannot use (NaN targets, out-of-range labels);
+// check_output() rejects finite network outputs outside the loss's domain.
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -16,6 +17,7 @@ struct MSE {
   static Status check(const float* t, std::size_t n) noexcept {
     return all_finite(t, n) ? Status::ok : Status::non_finite_target;
   }
+  static Status check_output(const float*, std::size_t) noexcept { return Status::ok; }
   static float value_and_grad(const float* y, const float* t, float* grad, std::size_t n) noexcept {
     const float inv = 1.0f / static_cast<float>(n);
     float loss = 0.0f;
@@ -33,6 +35,7 @@ struct MSE {
 struct SoftmaxCrossEntropy {
   using target_type = unsigned;
   static Status check(unsigned label, std::size_t n) noexcept { return label < n ? Status::ok : Status::bad_label; }
+  static Status check_output(const float*, std::size_t) noexcept { return Status::ok; }
   static float value_and_grad(const float* z, unsigned label, float* grad, std::size_t n) noexcept {
     float m = z[0];
     for (std::size_t i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
@@ -48,12 +51,27 @@ struct SoftmaxCrossEntropy {
   }
 };
 
+namespace detail {
+// Probabilities: finite and within [0, 1].
+inline Status check_probabilities(const float* p, std::size_t n, Status non_finite) noexcept {
+  if (!all_finite(p, n)) return non_finite;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!(p[i] >= 0.0f && p[i] <= 1.0f)) return Status::out_of_domain;
+  return Status::ok;
+}
+}  // namespace detail
+
 // Binary cross-entropy on probabilities (after a Sigmoid), mean over outputs,
 // as torch.nn.BCELoss: each log is clamped at -100 so p = 0 or 1 stays finite.
+// Targets and predictions must be probabilities (out_of_domain otherwise).
+// Prefer BinaryCrossEntropyWithLogits on a linear output: fused and stable.
 struct BinaryCrossEntropy {
   using target_type = const float*;
   static Status check(const float* t, std::size_t n) noexcept {
-    return all_finite(t, n) ? Status::ok : Status::non_finite_target;
+    return detail::check_probabilities(t, n, Status::non_finite_target);
+  }
+  static Status check_output(const float* p, std::size_t n) noexcept {
+    return detail::check_probabilities(p, n, Status::non_finite_loss);
   }
   static float value_and_grad(const float* p, const float* t, float* grad, std::size_t n) noexcept {
     constexpr float eps = 1e-12f;
@@ -66,6 +84,30 @@ struct BinaryCrossEntropy {
       if (grad) {
         const float denom = std::fmax(p[i] * (1.0f - p[i]), eps);
         grad[i] = (p[i] - t[i]) / denom * inv;
+      }
+    }
+    return loss * inv;
+  }
+};
+
+// Sigmoid + binary cross-entropy on logits z, fused, as
+// torch.nn.BCEWithLogitsLoss: loss = max(z, 0) - z t + log(1 + exp(-|z|)),
+// gradient (sigmoid(z) - t) / n; finite for every finite z.
+struct BinaryCrossEntropyWithLogits {
+  using target_type = const float*;
+  static Status check(const float* t, std::size_t n) noexcept {
+    return detail::check_probabilities(t, n, Status::non_finite_target);
+  }
+  static Status check_output(const float*, std::size_t) noexcept { return Status::ok; }
+  static float value_and_grad(const float* z, const float* t, float* grad, std::size_t n) noexcept {
+    const float inv = 1.0f / static_cast<float>(n);
+    float loss = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float e = std::exp(-std::fabs(z[i]));  // in (0, 1]: never overflows
+      loss += (z[i] > 0.0f ? z[i] : 0.0f) - z[i] * t[i] + std::log1p(e);
+      if (grad) {
+        const float sig = z[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+        grad[i] = (sig - t[i]) * inv;
       }
     }
     return loss * inv;

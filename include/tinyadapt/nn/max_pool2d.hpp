@@ -2,6 +2,7 @@
 // from: one byte per output (the window position), not the input tensor.
 #pragma once
 #include "../kernels/kernels.hpp"
+#include "../core/math.hpp"
 #include "layer.hpp"
 
 namespace tinyadapt {
@@ -15,6 +16,8 @@ struct MaxPool2DLayer : detail::NoParams {
   static_assert(K * K <= 256, "MaxPool2D windows are limited to 256 elements (argmax is stored in a byte)");
   static constexpr bool in_place = false;
   static constexpr std::size_t state_bytes = OH * OW * C;
+  // Each input receives the deltas of at most ceil(K/S)^2 overlapping windows.
+  static constexpr float backward_gain = static_cast<float>((K + S - 1) / S);
 
   void forward(const float*, const float* x, float* y, unsigned char* argmax) const noexcept {
     for (std::size_t oy = 0; oy < OH; ++oy)
@@ -22,16 +25,20 @@ struct MaxPool2DLayer : detail::NoParams {
         for (std::size_t c = 0; c < C; ++c) {
           const std::size_t o = (oy * OW + ox) * C + c;
           float best = x[((oy * S) * W + ox * S) * C + c];
+          float sum = 0.0f;  // NaN or Inf anywhere in the window makes it non-finite
           unsigned char arg = 0;
           for (std::size_t ky = 0; ky < K; ++ky)
             for (std::size_t kx = 0; kx < K; ++kx) {
               const float v = x[((oy * S + ky) * W + ox * S + kx) * C + c];
+              sum += v;
               if (v > best) {
                 best = v;
                 arg = static_cast<unsigned char>(ky * K + kx);
               }
             }
-          y[o] = best;
+          // A compare skips NaN, so the maximum alone would hide one; best + 0
+          // when the window is finite, NaN when it is not.
+          y[o] = TINYADAPT_PROPAGATE_NAN(sum, best + (sum - sum));
           argmax[o] = arg;
         }
   }

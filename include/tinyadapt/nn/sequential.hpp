@@ -14,13 +14,19 @@
 // activation memory is about the two largest neighbouring tensors plus what
 // backward keeps.
 #pragma once
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <tuple>
 #include <utility>
 
 #include "../core/rng.hpp"
 #include "../core/span.hpp"
+#include "../core/status.hpp"
 #include "../core/tensor.hpp"
+#include "../kernels/kernels.hpp"
+#include "../optim/update_guard.hpp"
 #include "layer.hpp"
 #include "memory.hpp"
 
@@ -43,11 +49,18 @@ struct bind_all<In, S, Rest...> {
 struct LayerFacts {
   std::size_t in = 0, out = 0, params = 0, state = 0;
   bool in_place = false, keeps_in = false, keeps_out = false, trainable = false;
+  float gain = 1.0f;  // backward gain of a parameter-free layer
 };
+template <class L>
+constexpr float gain_of() {
+  if constexpr (L::weight_count + L::bias_count == 0) return L::backward_gain;
+  else return -1.0f;  // depends on the weights: unknown at compile time
+}
 template <class L>
 constexpr LayerFacts facts_of() {
   return {L::input_shape::size, L::output_shape::size, L::weight_count + L::bias_count, L::state_bytes,
-          L::in_place,          L::keeps_input,         L::keeps_output,                 L::trainable};
+          L::in_place,          L::keeps_input,         L::keeps_output,                 L::trainable,
+          gain_of<L>()};
 }
 
 constexpr std::size_t round4(std::size_t n) { return (n + 3) / 4 * 4; }
@@ -65,6 +78,16 @@ struct Plan {
   std::size_t params = 0, trainable = 0, max_layer_trainable = 0, state_bytes = 0;
   std::size_t saved_floats = 0, area_floats[2] = {0, 0};
   std::size_t macs = 0;
+  // Guarded backward (see backward()): the lowest two trainable layers, whether
+  // the lowest one's gradient can be bounded from the second one's input delta
+  // (only parameter-free layers between them), and the deferred layers above,
+  // whose output deltas are kept until every layer has been checked.
+  std::size_t first = N, second = N;
+  bool lookahead = false;
+  float lookahead_gain = 1.0f;
+  bool deferred[N] = {};
+  std::size_t defer_off[N] = {};
+  std::size_t defer_floats = 0;
 };
 
 template <std::size_t N>
@@ -92,6 +115,25 @@ constexpr Plan<N> make_plan(const LayerFacts (&f)[N]) {
     }
     p.state_off[i] = p.state_bytes;
     p.state_bytes += round4(f[i].state);
+  }
+  for (std::size_t i = 0; i < N; ++i) {
+    if (!p.is_trainable[i]) continue;
+    if (p.first == N) p.first = i;
+    else if (p.second == N) p.second = i;
+  }
+  if (p.second != N) {
+    p.lookahead = true;
+    for (std::size_t i = p.first + 1; i < p.second; ++i) {
+      if (f[i].gain < 0.0f) p.lookahead = false;
+      else p.lookahead_gain *= f[i].gain;
+    }
+  }
+  for (std::size_t i = 0; i < N; ++i) {
+    p.deferred[i] = p.is_trainable[i] && i != p.first && !(i == p.second && p.lookahead);
+    if (p.deferred[i]) {
+      p.defer_off[i] = p.defer_floats;
+      p.defer_floats += round4(f[i].out);
+    }
   }
   p.saved[0] = false;  // the caller keeps its input alive for backward
   for (std::size_t b = 1; b < nbuf; ++b) {
@@ -148,27 +190,43 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
   static constexpr std::size_t off_saved = detail::round4(param_count);
   static constexpr std::size_t off_area0 = off_saved + plan.saved_floats;
   static constexpr std::size_t off_area1 = off_area0 + plan.area_floats[0];
-  static constexpr std::size_t off_state = off_area1 + plan.area_floats[1];
-  static constexpr std::size_t arena_floats = detail::round4(off_state + (plan.state_bytes + 3) / 4);
+  static constexpr std::size_t off_defer = off_area1 + plan.area_floats[1];
+  static constexpr std::size_t off_state = off_defer + plan.defer_floats;
+  static constexpr std::size_t off_flags = off_state + (plan.state_bytes + 3) / 4;
+  static constexpr std::size_t arena_floats = detail::round4(off_flags + 1);
 
  public:
   // Bytes this object occupies, by role (sizeof(Sequential) equals the sum).
   static constexpr MemoryReport memory() noexcept {
     MemoryReport r;
     r.parameters = off_saved * sizeof(float);
-    r.activations = (off_state - off_saved) * sizeof(float);
-    r.backward_state = (arena_floats - off_state) * sizeof(float);
+    r.activations = (off_state - off_saved) * sizeof(float);  // deferred deltas included
+    r.backward_state = (arena_floats - off_state) * sizeof(float);  // and the initialised flag
     return r;
   }
 
-  Span<float> parameters() noexcept { return Span<float>(arena_, param_count); }
+  // Write access to the parameters counts as setting them: the network is
+  // then initialised (training refuses a network that never was).
+  Span<float> parameters() noexcept {
+    mark_initialised();
+    return Span<float>(arena_, param_count);
+  }
   Span<const float> parameters() const noexcept { return Span<const float>(arena_, param_count); }
   template <std::size_t I>
   Span<float> layer_parameters() noexcept {
+    mark_initialised();
     return Span<float>(arena_ + plan.param_off[I], layer<I>::weight_count + layer<I>::bias_count);
   }
 
-  void init(Rng& rng, Init scheme = Init::torch_default) noexcept { init_layers(rng, scheme, seq{}); }
+  void init(Rng& rng, Init scheme = Init::torch_default) noexcept {
+    init_layers(rng, scheme, seq{});
+    mark_initialised();
+  }
+  bool initialised() const noexcept {
+    std::uint32_t flag = 0;
+    std::memcpy(&flag, arena_ + off_flags, sizeof flag);
+    return flag == initialised_flag;
+  }
 
   // Runs the network on one sample; returns the output (valid until the next call).
   const float* forward(const float* x) noexcept {
@@ -189,12 +247,37 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
   // same x. For each trainable layer the sink provides where its weight gradient
   // goes (see optim/): a gradient slice, or the weights themselves for fused SGD.
   // input_grad, when given, receives dLoss/dx (dataset distillation asks for it).
+  //
+  // All or nothing: every trainable layer's gradient norm bound is offered to
+  // sink.accept() before the first write. Going down, a layer's update is
+  // written right after its input delta is taken, so the layers above the
+  // lowest two keep their output delta (plan.deferred) and are written last;
+  // the lowest layer is checked from a bound of its delta, taken through the
+  // parameter-free layers between (plan.lookahead). Returns
+  // non_finite_gradient, with nothing written, if the sink refuses a layer.
   template <class Sink>
-  void backward(const float* x, Sink& sink, float* input_grad = nullptr) noexcept {
-    backward_layers(x, sink, input_grad, seq{});
+  Status backward(const float* x, Sink& sink, float* input_grad = nullptr) noexcept {
+    float norms[layer_count] = {};
+    if (!backward_layers(x, sink, input_grad, norms, seq{})) return Status::non_finite_gradient;
+    if constexpr (Sink::updates_weights) commit_deferred(sink, norms, seq{});
+    return Status::ok;
   }
 
  private:
+  static constexpr std::uint32_t initialised_flag = 0x54414e49u;  // "INAT"
+  void mark_initialised() noexcept { std::memcpy(arena_ + off_flags, &initialised_flag, sizeof initialised_flag); }
+  float* defer_ptr(std::size_t i) noexcept { return arena_ + off_defer + plan.defer_off[i]; }
+  const float* input_of(std::size_t i, const float* x) noexcept { return i == 0 ? x : value_ptr(plan.in_buf[i]); }
+
+  // Bound of a trainable layer's gradient norm from |dy|^2 and |x|^2.
+  template <class L>
+  static float grad_norm(float dy_sq, float x_sq) noexcept {
+    return std::sqrt(dy_sq * (L::grad_norm_input_factor * x_sq + L::grad_norm_bias_factor));
+  }
+  template <std::size_t I>
+  LayerGrad layer_grad(float norm) const noexcept {
+    return {I, plan.trainable_off[I], layer<I>::weight_count + layer<I>::bias_count, norm};
+  }
   float* value_ptr(std::size_t b) noexcept {
     return plan.saved[b] ? arena_ + off_saved + plan.saved_off[b] : arena_ + (b % 2 ? off_area1 : off_area0);
   }
@@ -222,24 +305,71 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
      ...);
   }
 
+  // Writes layer I's update from its output delta dy (the sink's gradient step).
   template <std::size_t I, class Sink>
-  void backward_layer(const float* x, Sink& sink, float* input_grad) noexcept {
+  void commit(const float* x, Sink& sink, const float* dy, float* dx, float norm) noexcept {
+    float* p = arena_ + plan.param_off[I];
+    const LayerGrad g = layer_grad<I>(norm);
+    float scale = 1.0f;
+    float* dp = sink.weight_grad(p, g, scale);
+    get<I>().backward(p, input_of(I, x), value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, dp, scale);
+    sink.finish(p, g);
+  }
+
+  // Layer I of the guarded backward; false when the sink refuses (nothing written).
+  template <std::size_t I, class Sink>
+  bool backward_layer(const float* x, Sink& sink, float* input_grad, float (&norms)[layer_count]) noexcept {
     using L = layer<I>;
     const bool want_dx = I == 0 ? input_grad != nullptr : (input_grad != nullptr || plan.trainable_before[I]);
-    if (!want_dx && !L::trainable) return;  // nothing below needs this layer's gradient
+    if (!want_dx && !L::trainable) return true;  // nothing below needs this layer's gradient
     float* p = arena_ + plan.param_off[I];
-    constexpr std::size_t np = L::weight_count + L::bias_count;
-    float* dp = nullptr;
-    float scale = 1.0f;
-    if constexpr (L::trainable) dp = sink.weight_grad(p, np, plan.trainable_off[I], scale);
+    const float* in = input_of(I, x);
+    float* dy = delta_ptr(plan.out_buf[I]);
     float* dx = want_dx ? (I == 0 ? input_grad : delta_ptr(plan.in_buf[I])) : nullptr;
-    get<I>().backward(p, I == 0 ? x : value_ptr(plan.in_buf[I]), value_ptr(plan.out_buf[I]), state_ptr(I),
-                      delta_ptr(plan.out_buf[I]), dx, dp, scale);
-    if constexpr (L::trainable) sink.finish(p, np, plan.trainable_off[I]);
+    if constexpr (!L::trainable || !Sink::updates_weights) {
+      get<I>().backward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, nullptr, 0.0f);
+      return true;
+    } else {
+      constexpr std::size_t in_n = L::input_shape::size, out_n = L::output_shape::size;
+      float norm = grad_norm<L>(kernels::dot(dy, dy, out_n), kernels::dot(in, in, in_n));
+      if constexpr (I == plan.first && plan.lookahead) {
+        // Accepted with the bound from above; the actual norm is smaller.
+        if (!(norm <= norms[I])) norm = norms[I];
+      } else if (!sink.accept(p, layer_grad<I>(norm))) {
+        return false;
+      }
+      norms[I] = norm;
+      if constexpr (plan.deferred[I]) {
+        get<I>().backward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, nullptr, 0.0f);  // old weights
+        kernels::copy(defer_ptr(I), dy, out_n);
+      } else if constexpr (I == plan.second && plan.lookahead) {
+        get<I>().backward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, nullptr, 0.0f);
+        constexpr std::size_t F = plan.first;
+        const float* in_f = input_of(F, x);
+        const float gain_sq = plan.lookahead_gain * plan.lookahead_gain;
+        const float bound = grad_norm<layer<F>>(gain_sq * kernels::dot(dx, dx, in_n),
+                                                kernels::dot(in_f, in_f, layer<F>::input_shape::size));
+        if (!sink.accept(arena_ + plan.param_off[F], layer_grad<F>(bound))) return false;
+        norms[F] = bound;
+        commit<I>(x, sink, dy, nullptr, norm);
+      } else {
+        commit<I>(x, sink, dy, dx, norm);
+      }
+      return true;
+    }
   }
   template <class Sink, std::size_t... I>
-  void backward_layers(const float* x, Sink& sink, float* input_grad, std::index_sequence<I...>) noexcept {
-    (backward_layer<layer_count - 1 - I>(x, sink, input_grad), ...);
+  bool backward_layers(const float* x, Sink& sink, float* input_grad, float (&norms)[layer_count],
+                       std::index_sequence<I...>) noexcept {
+    return (backward_layer<layer_count - 1 - I>(x, sink, input_grad, norms) && ...);
+  }
+  template <std::size_t I, class Sink>
+  void commit_if_deferred(Sink& sink, const float (&norms)[layer_count]) noexcept {
+    if constexpr (plan.deferred[I]) commit<I>(nullptr, sink, defer_ptr(I), nullptr, norms[I]);
+  }
+  template <class Sink, std::size_t... I>
+  void commit_deferred(Sink& sink, const float (&norms)[layer_count], std::index_sequence<I...>) noexcept {
+    (commit_if_deferred<I>(sink, norms), ...);
   }
 
   alignas(16) float arena_[arena_floats] = {};

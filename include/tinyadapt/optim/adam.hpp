@@ -1,4 +1,10 @@
 // Adam (Kingma & Ba) with L2 weight decay, the update rule of torch.optim.Adam.
+//
+// Guard (optim/update_guard.hpp): per layer, bounds of max|m| and max v follow
+// the moments' recurrences, so an update is proven finite before it is
+// written; in particular g^2 can never overflow the second moment to Inf
+// (which would freeze a parameter for good: m / Inf = 0). The step counter
+// saturates instead of wrapping to 0 (bias correction 1 - beta^0 = 0).
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -11,36 +17,75 @@ namespace tinyadapt {
 template <class Net>
 class Adam : public detail::LayerGradient<Adam<Net>, Net::max_layer_trainable> {
  public:
+  using network = Net;
   static constexpr std::size_t state_floats = 2 * Net::trainable_count;
-  float lr, beta1, beta2, eps, weight_decay;
+  float lr, eps, weight_decay;
+  float max_grad_norm = default_max_grad_norm;
 
-  constexpr explicit Adam(float learning_rate = 1e-3f, float b1 = 0.9f, float b2 = 0.999f, float epsilon = 1e-8f,
-                          float decay = 0.0f) noexcept
-      : lr(learning_rate), beta1(b1), beta2(b2), eps(epsilon), weight_decay(decay) {}
-
-  // Advances the step count t once per optimizer step (bias correction).
-  void begin_step() noexcept {
-    ++t_;
-    corr1_ = 1.0f - std::pow(beta1, static_cast<float>(t_));
-    corr2_ = 1.0f - std::pow(beta2, static_cast<float>(t_));
+  explicit Adam(float learning_rate = 1e-3f, float b1 = 0.9f, float b2 = 0.999f, float epsilon = 1e-8f,
+                float decay = 0.0f) noexcept
+      : lr(learning_rate), eps(epsilon), weight_decay(decay), beta1_(b1), beta2_(b2) {
+    prepare_corrections();
   }
-  void update(float* w, const float* g, std::size_t n, std::size_t offset) noexcept {
-    float* m = m_ + offset;
-    float* v = v_ + offset;
+
+  Status check() const noexcept {
+    const bool ok = detail::valid_rate(lr) && detail::valid_fraction(beta1_) && detail::valid_fraction(beta2_) &&
+                    is_finite(eps) && eps > 0.0f && detail::valid_rate(weight_decay) &&
+                    detail::valid_max_norm(max_grad_norm);
+    return ok ? Status::ok : Status::bad_hyperparameter;
+  }
+
+  bool accept(const float* w, const LayerGrad& g) const noexcept {
+    const Bound b = bound(w, g);
+    // |m / (sqrt(v) + eps)| <= max|m| / eps: crude, but only a proof of finiteness.
+    return detail::within_limit(b.m) && detail::within_limit(b.v) && detail::within_limit(lr / corr1_ * b.m / eps);
+  }
+  void update(float* w, const float* g, float g_scale, const LayerGrad& lg) noexcept {
+    const Bound next = bound(w, lg);
+    const float c = g_scale * detail::clip_factor(lg.norm, max_grad_norm);
+    float* m = m_ + lg.offset;
+    float* v = v_ + lg.offset;
     const float step = lr / corr1_;
     const float inv_sqrt_c2 = 1.0f / std::sqrt(corr2_);
-    for (std::size_t i = 0; i < n; ++i) {
-      const float gi = g[i] + weight_decay * w[i];
-      m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
-      v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    for (std::size_t i = 0; i < lg.count; ++i) {
+      const float gi = c * g[i] + weight_decay * w[i];
+      m[i] = beta1_ * m[i] + (1.0f - beta1_) * gi;
+      v[i] = beta2_ * v[i] + (1.0f - beta2_) * gi * gi;
       w[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
     }
+    mbound_[lg.layer] = next.m;
+    vbound_[lg.layer] = next.v;
+  }
+  // Called once after every layer of a step is updated.
+  void end_step() noexcept {
+    if (t_ != UINT32_MAX) ++t_;
+    prepare_corrections();
   }
   std::uint32_t steps() const noexcept { return t_; }
+  float beta1() const noexcept { return beta1_; }
+  float beta2() const noexcept { return beta2_; }
 
  private:
+  struct Bound {
+    float m, v;  // bounds of max|m| and max v after the update
+  };
+  Bound bound(const float* w, const LayerGrad& g) const noexcept {
+    const float decay = weight_decay != 0.0f ? weight_decay * max_abs(w, g.count) : 0.0f;
+    const float gi = detail::clipped_norm(g.norm, max_grad_norm) + decay;
+    return {beta1_ * mbound_[g.layer] + (1.0f - beta1_) * gi, beta2_ * vbound_[g.layer] + (1.0f - beta2_) * gi * gi};
+  }
+  // Bias corrections of the next step, t_ + 1 (computed once per step, not per layer).
+  void prepare_corrections() noexcept {
+    const float t = static_cast<float>(t_) + 1.0f;
+    corr1_ = 1.0f - std::pow(beta1_, t);
+    corr2_ = 1.0f - std::pow(beta2_, t);
+  }
+
   float m_[Net::trainable_count > 0 ? Net::trainable_count : 1] = {};
   float v_[Net::trainable_count > 0 ? Net::trainable_count : 1] = {};
+  float mbound_[Net::layer_count] = {};
+  float vbound_[Net::layer_count] = {};
+  float beta1_, beta2_;
   std::uint32_t t_ = 0;
   float corr1_ = 1.0f, corr2_ = 1.0f;
 };

@@ -5,20 +5,22 @@
 #include <cstddef>
 
 #include "../kernels/kernels.hpp"
+#include "update_guard.hpp"
 
 namespace tinyadapt::detail {
 
 template <class Derived, std::size_t ScratchFloats>
 struct LayerGradient {
+  static constexpr bool updates_weights = true;
   static constexpr std::size_t gradient_floats = ScratchFloats;
 
-  float* weight_grad(float*, std::size_t n, std::size_t, float& scale) noexcept {
-    kernels::zero(grad_, n);
+  float* weight_grad(float*, const LayerGrad& g, float& scale) noexcept {
+    kernels::zero(grad_, g.count);
     scale = 1.0f;
     return grad_;
   }
-  void finish(float* params, std::size_t n, std::size_t offset) noexcept {
-    static_cast<Derived*>(this)->update(params, grad_, n, offset);
+  void finish(float* params, const LayerGrad& g) noexcept {
+    static_cast<Derived*>(this)->update(params, grad_, 1.0f, g);
   }
 
  protected:
