@@ -307,7 +307,7 @@ float worst_error_in_steps(ta::Init init, int calibration) {
   for (int i = 0; i < 50; ++i) {
     for (auto& v : x) v = r.uniform(0.0f, 1.0f);
     const float* f = net.forward(x.data());
-    REQUIRE(q.forward(x.data(), y.data()) == ta::Status::ok);
+    REQUIRE(q.forward(x.data(), y.data()) == tq::QuantStatus::ok);
     for (std::size_t k = 0; k < Net::output_size; ++k)
       worst = std::fmax(worst, std::fabs(y[k] - f[k]) / q.output_quant().scale);
   }
@@ -385,10 +385,10 @@ TEST_CASE("int8 quantisation reports bad data instead of using it") {
 
   // NaN at inference: an error, the outputs are not touched.
   float y[10] = {7.0f};
-  REQUIRE(q.forward(x, y) == ta::Status::ok);
+  REQUIRE(q.forward(x, y) == tq::QuantStatus::ok);
   const float y0 = y[0];
   x[0] = std::nanf("");
-  CHECK(q.forward(x, y) == ta::Status::non_finite_input);
+  CHECK(q.forward(x, y) == tq::QuantStatus::non_finite_input);
   CHECK(y[0] == y0);
 }
 
@@ -419,7 +419,7 @@ TEST_CASE("int8 mono3x3: the output scale grows when a weight would not fit 16 b
   for (int t = 0; t < 20; ++t) {
     for (float& v : x) v = r.uniform(0.0f, 1.0f);
     float y[9];
-    REQUIRE(q.forward(x, y) == ta::Status::ok);
+    REQUIRE(q.forward(x, y) == tq::QuantStatus::ok);
     const float* f = net.forward(x);
     for (std::size_t i = 0; i < 9; ++i) {
       if (f[i] < lo || f[i] > hi) continue;
@@ -475,7 +475,7 @@ template <class Net>
 float int8_accuracy(ta::Int8Network<Net>& q, const data::Dataset& test) {
   std::size_t right = 0;
   for (std::size_t i = 0; i < test.size(); ++i) {
-    REQUIRE(q.forward(test.sample(i)) == ta::Status::ok);
+    REQUIRE(q.forward(test.sample(i)) == tq::QuantStatus::ok);
     right += q.argmax() == test.y[i] ? 1 : 0;
   }
   return static_cast<float>(right) / static_cast<float>(test.size());
@@ -519,7 +519,7 @@ TEST_CASE("int8 W1 on sine regression: test MSE close to float") {
   for (int k = 0; k < grid; ++k) {
     const float x = -5.0f + 10.0f * static_cast<float>(k) / (grid - 1), y = target(x);
     float yq = 0.0f;
-    REQUIRE(q.forward(&x, &yq) == ta::Status::ok);
+    REQUIRE(q.forward(&x, &yq) == tq::QuantStatus::ok);
     const double df = net.forward(&x)[0] - y, dq = yq - y;
     float_mse += df * df / grid;
     int8_mse += dq * dq / grid;

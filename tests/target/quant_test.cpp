@@ -194,7 +194,7 @@ float worst_error_in_steps(Net& net, ta::Int8Network<Net>& q, int samples) {
     random_image();
     const float* y = net.forward(g_in);
     for (size_t i = 0; i < Net::output_size; ++i) g_out[i] = y[i];
-    if (q.forward(g_in, g_outq) != ta::Status::ok) return 1e9f;
+    if (q.forward(g_in, g_outq) != ta::quant::QuantStatus::ok) return 1e9f;
     for (size_t i = 0; i < Net::output_size; ++i) {
       const float d = g_out[i] > g_outq[i] ? g_out[i] - g_outq[i] : g_outq[i] - g_out[i];
       worst = d > worst ? d : worst;
@@ -329,19 +329,19 @@ TEST_CASE("int8 inference cost in executed instructions") {
   board::print("\n");
 
   random_image();
-  REQUIRE(q1.forward(g_in) == ta::Status::ok);
+  REQUIRE(q1.forward(g_in) == ta::quant::QuantStatus::ok);
   float w1_per_mac[W1::layer_count];
   profile_layers(q1, "W1", w1_per_mac, std::make_index_sequence<W1::layer_count>{});
   report_forward(q1, "W1");
 
   random_image();
-  REQUIRE(q2.forward(g_in) == ta::Status::ok);
+  REQUIRE(q2.forward(g_in) == ta::quant::QuantStatus::ok);
   float w2_per_mac[W2::layer_count];
   profile_layers(q2, "W2", w2_per_mac, std::make_index_sequence<W2::layer_count>{});
   report_forward(q2, "W2");
 
   random_image();
-  REQUIRE(q3.forward(g_in) == ta::Status::ok);
+  REQUIRE(q3.forward(g_in) == ta::quant::QuantStatus::ok);
   float w3_per_mac[W3::layer_count];
   profile_layers(q3, "W3", w3_per_mac, std::make_index_sequence<W3::layer_count>{});
   report_forward(q3, "W3");

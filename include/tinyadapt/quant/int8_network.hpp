@@ -16,9 +16,12 @@
 //
 //   static ta::Int8Network<W2> q;
 //   ta::quant::quantize(net, calibrator, q);          // see quantize.hpp
-//   ta::Status s = q.forward(x, y);                   // float in, float out
-//   const std::int8_t* out = q.forward_int8(xq);      // int8 in, int8 out
+//   ta::quant::QuantStatus s = q.forward(x, y);       // float in, float out
+//   s = q.forward_int8(xq);                           // int8 in, int8 out: q.output()
 //   std::size_t cls = q.argmax();
+//
+// Before a successful quantize() every forward returns not_quantized and runs
+// nothing (the parameters are zeros, not a model).
 //
 // Supported layers: Dense, Conv2D (any stride, valid/same padding), ReLU,
 // LeakyReLU, Tanh, Sigmoid, MaxPool2D, Flatten. Others stop the build with a
@@ -31,7 +34,6 @@
 
 #include "../core/finite.hpp"
 #include "../core/span.hpp"
-#include "../core/status.hpp"
 #include "../kernels/int8.hpp"
 #include "../nn/activations.hpp"
 #include "../nn/conv2d.hpp"
@@ -40,6 +42,7 @@
 #include "../nn/max_pool2d.hpp"
 #include "../nn/memory.hpp"
 #include "../nn/sequential.hpp"
+#include "status.hpp"
 
 namespace tinyadapt {
 
@@ -50,8 +53,9 @@ struct TensorQuant {
   float scale = 1.0f;
   std::int32_t zero_point = 0;
 
-  // Round to nearest (halves up), saturated to int8. The caller checks for
-  // NaN (it would give -128 here).
+  // Round to nearest (halves up), saturated to int8. Clamped before the
+  // cast, so the cast is always defined (NaN gives -128; forward() refuses it
+  // before). inv_scale is finite: scales are normal floats (quantize.hpp).
   std::int8_t quantize(float v) const noexcept { return quantize(v, 1.0f / scale); }
   std::int8_t quantize(float v, float inv_scale) const noexcept {
     float t = v * inv_scale + (static_cast<float>(zero_point) + 128.5f);  // q + 128.5
@@ -328,40 +332,43 @@ class Int8Network {
     return r;
   }
 
-  // True once quantize() has filled the network (before that it computes
-  // with all-zero parameters).
+  // True once quantize() has filled the network.
   bool ready() const noexcept { return ready_; }
 
-  // Float in, float out: quantises x (NaN/Inf gives Status::non_finite_input
-  // and runs nothing), runs, and writes the dequantised output to y if given.
-  Status forward(const float* x, float* y = nullptr) noexcept {
-    if (!all_finite(x, input_size)) return Status::non_finite_input;
+  // Float in, float out: quantises x, runs, and writes the dequantised output
+  // to y if given. not_quantized or non_finite_input (one pass over x, before
+  // anything is written) run nothing and leave y and output() as they were.
+  quant::QuantStatus forward(const float* x, float* y = nullptr) noexcept {
+    if (!ready_) return quant::QuantStatus::not_quantized;
+    if (!all_finite(x, input_size)) return quant::QuantStatus::non_finite_input;
     const quant::TensorQuant& q = tq_[0];
     const float inv_scale = 1.0f / q.scale;
     std::int8_t* in = buf_[0];
     for (std::size_t i = 0; i < input_size; ++i) in[i] = q.quantize(x[i], inv_scale);
-    run();
+    run_layers(seq{});
     if (y)
       for (std::size_t i = 0; i < output_size; ++i) y[i] = output_value(i);
-    return Status::ok;
+    return quant::QuantStatus::ok;
   }
 
-  // Int8 in, int8 out (input quantised with input_quant()).
-  const std::int8_t* forward_int8(const std::int8_t* xq) noexcept {
+  // Int8 in (quantised with input_quant()), int8 out at output().
+  quant::QuantStatus forward_int8(const std::int8_t* xq) noexcept {
     for (std::size_t i = 0; i < input_size; ++i) buf_[0][i] = xq[i];
     return run();
   }
 
   // Runs on the int8 input written to input() (input_size values; the
-  // buffers are reused, so write it again before every run).
-  const std::int8_t* run() noexcept {
+  // buffers are reused, so write it again before every run); output at output().
+  quant::QuantStatus run() noexcept {
+    if (!ready_) return quant::QuantStatus::not_quantized;
     run_layers(seq{});
-    return output();
+    return quant::QuantStatus::ok;
   }
   std::int8_t* input() noexcept { return buf_[0]; }
 
   // Runs layer I alone on the buffers as the previous layers left them
-  // (for profiling: run_layer<0>(), run_layer<1>(), ... equals run()).
+  // (for profiling: run_layer<0>(), run_layer<1>(), ... equals run(); no
+  // readiness check, so call it only on a quantised network).
   template <std::size_t I>
   void run_layer() noexcept {
     layer<I>::forward(params_ + plan.param_off[I], buf_[plan.in_buf[I]], buf_[plan.out_buf[I]], tq_[I], scratch_);
