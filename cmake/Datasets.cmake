@@ -3,7 +3,14 @@
 #   tinyadapt_find_datasets()
 #     Cache variables TINYADAPT_DIGITS_CSV and TINYADAPT_FASHION_DIR (default to
 #     the Debian locations, override with -D), finds ZLIB (host builds), and
-#     sets TINYADAPT_HAVE_DATASETS in the caller's scope.
+#     sets TINYADAPT_HAVE_DATASETS in the caller's scope; when FALSE,
+#     TINYADAPT_DATASETS_MISSING (also the global property of that name)
+#     says what is missing and which package provides it.
+#
+#   tinyadapt_flash_datasets_available(<var>)
+#     Sets <var> to TRUE when tinyadapt_flash_dataset() can work here (data
+#     sets present, generator built for the build host with its zlib), else
+#     to a sentence saying what is missing.
 #
 #   tinyadapt_flash_dataset(<target> NAME <name> DIGITS|FASHION [TRAIN n] [TEST n])
 #     At build time writes <binary dir>/tinyadapt_data/<name>.hpp with the subset
@@ -25,39 +32,47 @@ function(tinyadapt_find_datasets)
       CACHE FILEPATH "Digits 8x8 CSV (Debian package python3-sklearn)")
   set(TINYADAPT_FASHION_DIR "/usr/share/datasets/fashion-mnist"
       CACHE PATH "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")
-  # The cross build only runs the generator, which links the build host's zlib.
+  # The cross builds do not link the target's zlib: bare metal only runs the
+  # generator (the build host's zlib), a Linux target reads files the build
+  # decompressed (examples/data/CMakeLists.txt).
   if(NOT CMAKE_CROSSCOMPILING)
     find_package(ZLIB QUIET)
   endif()
-  set(have TRUE)
+  set(missing "")
   if(NOT EXISTS "${TINYADAPT_DIGITS_CSV}")
-    message(STATUS "Digits dataset not found: ${TINYADAPT_DIGITS_CSV} "
-                   "(apt-get install python3-sklearn)")
-    set(have FALSE)
+    list(APPEND missing "digits data ${TINYADAPT_DIGITS_CSV} (apt-get install python3-sklearn)")
   endif()
   foreach(f train-images-idx3 train-labels-idx1 t10k-images-idx3 t10k-labels-idx1)
     if(NOT EXISTS "${TINYADAPT_FASHION_DIR}/${f}-ubyte.gz")
-      message(STATUS "Fashion-MNIST not found in ${TINYADAPT_FASHION_DIR} "
-                     "(apt-get install dataset-fashion-mnist)")
-      set(have FALSE)
+      list(APPEND missing "Fashion-MNIST in ${TINYADAPT_FASHION_DIR} (apt-get install dataset-fashion-mnist)")
       break()
     endif()
   endforeach()
   if(NOT CMAKE_CROSSCOMPILING AND NOT ZLIB_FOUND)
-    message(STATUS "zlib not found (apt-get install zlib1g-dev)")
-    set(have FALSE)
+    list(APPEND missing "zlib (apt-get install zlib1g-dev)")
   endif()
+  if(missing)
+    set(have FALSE)
+    string(REPLACE ";" ", " missing "no ${missing}")
+  else()
+    set(have TRUE)
+  endif()
+  # Why the data-set parts are left out, for the messages of every directory.
+  set_property(GLOBAL PROPERTY TINYADAPT_DATASETS_MISSING "${missing}")
   set(TINYADAPT_HAVE_DATASETS ${have} PARENT_SCOPE)
+  set(TINYADAPT_DATASETS_MISSING "${missing}" PARENT_SCOPE)
   set(ZLIB_FOUND ${ZLIB_FOUND} PARENT_SCOPE)
 endfunction()
 
 # Compiles the generator for the build host at configure time (again whenever
-# its sources change) and returns its path.
-function(_tinyadapt_flash_generator out_var)
+# its sources change) and returns its path, or "" with the reason in err_var.
+function(_tinyadapt_flash_generator out_var err_var)
+  set(${out_var} "" PARENT_SCOPE)
   find_program(TINYADAPT_HOST_CXX NAMES c++ g++ clang++ NO_CMAKE_FIND_ROOT_PATH
                DOC "C++ compiler for the build host (dataset header generator)")
   if(NOT TINYADAPT_HOST_CXX)
-    message(FATAL_ERROR "tinyadapt_flash_dataset: no host C++ compiler; set TINYADAPT_HOST_CXX")
+    set(${err_var} "no C++ compiler for the build host (set TINYADAPT_HOST_CXX)" PARENT_SCOPE)
+    return()
   endif()
   set(src "${TINYADAPT_DATASETS_SOURCE_DIR}/flash_dataset.cpp")
   set(hdr "${TINYADAPT_DATASETS_SOURCE_DIR}/datasets.hpp")
@@ -69,11 +84,29 @@ function(_tinyadapt_flash_generator out_var)
       COMMAND "${TINYADAPT_HOST_CXX}" -std=c++17 -O2 -o "${exe}" "${src}" -lz
       RESULT_VARIABLE rc ERROR_VARIABLE err)
     if(NOT rc EQUAL 0)
-      message(FATAL_ERROR "tinyadapt_flash_dataset: building the generator with "
-                          "${TINYADAPT_HOST_CXX} failed (needs zlib1g-dev):\n${err}")
+      file(REMOVE "${exe}")
+      set(${err_var} "building the data-set header generator with ${TINYADAPT_HOST_CXX} "
+                     "failed (needs zlib1g-dev on the build host):\n${err}" PARENT_SCOPE)
+      return()
     endif()
   endif()
   set(${out_var} "${exe}" PARENT_SCOPE)
+endfunction()
+
+function(tinyadapt_flash_datasets_available out_var)
+  if(NOT DEFINED TINYADAPT_HAVE_DATASETS)
+    tinyadapt_find_datasets()
+  endif()
+  if(NOT TINYADAPT_HAVE_DATASETS)
+    set(${out_var} "${TINYADAPT_DATASETS_MISSING}" PARENT_SCOPE)
+    return()
+  endif()
+  _tinyadapt_flash_generator(generator err)
+  if(generator)
+    set(${out_var} TRUE PARENT_SCOPE)
+  else()
+    set(${out_var} "${err}" PARENT_SCOPE)
+  endif()
 endfunction()
 
 function(tinyadapt_flash_dataset target)
@@ -119,7 +152,10 @@ function(tinyadapt_flash_dataset target)
     message(FATAL_ERROR "tinyadapt_flash_dataset: TRAIN and TEST must be positive integers")
   endif()
 
-  _tinyadapt_flash_generator(generator)
+  _tinyadapt_flash_generator(generator err)
+  if(NOT generator)
+    message(FATAL_ERROR "tinyadapt_flash_dataset: ${err}")
+  endif()
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/tinyadapt_data")
   set(header "${dir}/${arg_NAME}.hpp")
   add_custom_command(

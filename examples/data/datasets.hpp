@@ -5,10 +5,14 @@
 //
 // Pixels are scaled to [0,1]; images are row-major (28x28x1 channel-last for
 // Fashion-MNIST).  The *_u8 variants return the raw bytes and are used by the
-// flash-header generator.  Needs zlib (link ZLIB::ZLIB).
+// flash-header generator.  Needs zlib (link ZLIB::ZLIB), except with
+// TINYADAPT_DATASETS_RAW: then a path "name.gz" is read, uncompressed, from
+// "name" (a cross build for the Raspberry Pi decompresses the files first).
 #pragma once
 
+#if !defined(TINYADAPT_DATASETS_RAW)
 #include <zlib.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -41,27 +45,54 @@ struct Dataset {
 
 namespace detail {
 
+// The file layer: zlib, or plain stdio over the decompressed files.
+#if defined(TINYADAPT_DATASETS_RAW)
+using GzFile = std::FILE*;
+using GzPtr = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+inline GzPtr open_file(std::string& path) {
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) path.resize(path.size() - 3);
+  return GzPtr(std::fopen(path.c_str(), "rb"), std::fclose);
+}
+// Bytes read into p (0 at end of file), or -1 on error.
+inline long read_chunk(GzFile f, unsigned char* p, std::size_t n) {
+  const std::size_t got = std::fread(p, 1, n, f);
+  return std::ferror(f) ? -1 : static_cast<long>(got);
+}
+inline const char* read_error(GzFile) { return "read error"; }
+#else
+using GzFile = gzFile;
 using GzPtr = std::unique_ptr<gzFile_s, int (*)(gzFile)>;
 
+inline GzPtr open_file(const std::string& path) { return GzPtr(gzopen(path.c_str(), "rb"), gzclose); }
+inline long read_chunk(GzFile f, unsigned char* p, std::size_t n) {
+  return gzread(f, p, static_cast<unsigned>(n));
+}
+inline const char* read_error(GzFile f) {
+  int err = 0;
+  return gzerror(f, &err);
+}
+#endif
+
 inline GzPtr open_gz(const std::string& path, const char* package) {
-  GzPtr f(gzopen(path.c_str(), "rb"), gzclose);
+  std::string opened = path;
+  GzPtr f = open_file(opened);
   if (!f)
     std::fprintf(stderr, "datasets: cannot open %s (install the Debian package %s)\n",
-                 path.c_str(), package);
+                 opened.c_str(), package);
   return f;
 }
 
 // Appends up to n decompressed bytes (fewer at end of file) to out.
-inline bool read_gz(const std::string& path, gzFile f, std::vector<unsigned char>& out,
+inline bool read_gz(const std::string& path, GzFile f, std::vector<unsigned char>& out,
                     std::size_t n) {
   while (n > 0) {
     const std::size_t old = out.size(), chunk = n < (1u << 20) ? n : (1u << 20);
     out.resize(old + chunk);
-    const int got = gzread(f, out.data() + old, static_cast<unsigned>(chunk));
+    const long got = read_chunk(f, out.data() + old, chunk);
     out.resize(old + (got > 0 ? static_cast<std::size_t>(got) : 0));
     if (got < 0) {
-      int err = 0;
-      std::fprintf(stderr, "datasets: %s: %s\n", path.c_str(), gzerror(f, &err));
+      std::fprintf(stderr, "datasets: %s: %s\n", path.c_str(), read_error(f));
       return false;
     }
     if (got == 0) break;
