@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Memory and cost table of the Cortex-M4 examples (examples/m4).
 #
-#   bench/m4_memory.sh [build-dir]      (default: build/m4 in the repository)
+#   bench/m4_memory.sh [build-dir]      (default: build/m4-memory in the repository)
 #
-# Configures the cross build (cmake/arm-none-eabi.cmake, Release) if the
-# build directory has none, builds the examples, and prints a markdown table
-# per example ELF:
+# Configures a Release cross build (cmake/arm-none-eabi.cmake) in build-dir
+# when it has none; an existing build-dir must be a Release cross build (the
+# counts of any other build type are not the documented ones), else the
+# script stops. Builds the examples and prints a markdown table per example
+# ELF:
 #   - from the link: code and .rodata in flash, .data, .bss, the reserved
 #     thread + handler stacks (arm-none-eabi-size -A; the linker script puts
 #     .rodata inside the .text output section, so its size is summed from
@@ -14,18 +16,40 @@
 #     CMAKE_CROSSCOMPILING_EMULATOR from the toolchain file): stack high
 #     water, static RAM + high water, executed instructions per training
 #     step and per inference (and per MAC), the example's result, run time.
+#
+# Exit status: 0 when every example was built and its test passed, 1 when
+# one was missing or failed (the table still shows all of them), 2 for a
+# wrong build directory.
+#
+# Environment: TINYADAPT_M4_EXAMPLES  space-separated example names (default
+# "sine_m4 digits_m4 fashion_m4"); TINYADAPT_JOBS build jobs (default 2);
+# TINYADAPT_M4_NO_BUILD=1 uses the ELFs as they are (built by another step).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$repo/build/m4}
-examples=(sine_m4 digits_m4 fashion_m4)
+build=${1:-$repo/build/m4-memory}
+read -r -a examples <<<"${TINYADAPT_M4_EXAMPLES:-sine_m4 digits_m4 fashion_m4}"
 size_tool=${ARM_SIZE:-arm-none-eabi-size}
+jobs=${TINYADAPT_JOBS:-2}
 
 if [[ ! -f $build/CMakeCache.txt ]]; then
+  echo "m4_memory.sh: configuring a Release cross build in $build" >&2
   cmake -S "$repo" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/arm-none-eabi.cmake" \
-    -DCMAKE_BUILD_TYPE=Release -DTINYADAPT_BUILD_BENCHMARKS=OFF >/dev/null
+    -DCMAKE_BUILD_TYPE=Release -DTINYADAPT_BUILD_BENCHMARKS=OFF \
+    -DTINYADAPT_REQUIRE_DEPENDENCIES=ON >/dev/null
 fi
-cmake --build "$build" -j"$(nproc)" --target "${examples[@]}" >/dev/null
+cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" | head -n 1; }
+build_type=$(cache_value CMAKE_BUILD_TYPE)
+toolchain=$(cache_value CMAKE_TOOLCHAIN_FILE)
+if [[ $build_type != Release || $toolchain != *arm-none-eabi.cmake ]]; then
+  echo "m4_memory.sh: $build is not a Release Cortex-M4 build (CMAKE_BUILD_TYPE='$build_type'," \
+       "CMAKE_TOOLCHAIN_FILE='$toolchain'); use an empty directory or one configured with" \
+       "-DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake" >&2
+  exit 2
+fi
+if [[ ${TINYADAPT_M4_NO_BUILD:-0} != 1 ]]; then
+  cmake --build "$build" -j"$jobs" --target "${examples[@]}" >/dev/null
+fi
 
 # Bytes of .rodata linked into the .text output section: the input sections
 # (and fill) between the *(.rodata ...) pattern and *(.init) in the map file.
@@ -55,6 +79,7 @@ per_mac() { sed -n "s/^$2.*, \([0-9.]*\) instructions\/MAC.*/\1/p" "$1" | head -
 
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
 
+failed=()
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -65,6 +90,7 @@ for ex in "${examples[@]}"; do
   map=${elf%.elf}.map
   if [[ -z $elf || ! -f $map ]]; then
     printf '| %s | not built |||||||||||||||\n' "$ex"
+    failed+=("$ex (not built)")
     continue
   fi
   "$size_tool" -A "$elf" >"$tmp/size"
@@ -91,7 +117,10 @@ for ex in "${examples[@]}"; do
   infer_mac=$(per_mac "$tmp/out" "instructions per inference:")
   result=$(sed -n -e 's/^final test accuracy \(.*\)/accuracy \1/p' \
                   -e 's/^final\/initial MSE \([0-9.]*\).*/final\/initial MSE \1/p' "$tmp/out" | head -n 1)
-  [[ $status == ok ]] || result="${result:+$result, }**test failed**"
+  if [[ $status != ok ]]; then
+    result="${result:+$result, }**test failed**"
+    failed+=("$ex")
+  fi
 
   printf '| %s | %d | %d | %d | %d | %d + %d | %d (%s KB) | %s | %s (%s KB) | %s | %s | %s | %s | %s | %s s |\n' \
     "$ex" "$code" "$rodata" "$data" "$bss" "$stack" "$handler" "$reserved" "$(kb "$reserved")" \
@@ -99,3 +128,7 @@ for ex in "${examples[@]}"; do
     "${step:-n/a}" "${step_mac:-n/a}" "${infer:-n/a}" "${infer_mac:-n/a}" "${result:-?}" "$seconds"
 done
 printf '\nBytes unless noted. Code includes .ARM.exidx; .rodata holds the flash datasets. RAM budgets (static + stack high water): sine_m4 24 KB, digits_m4 16 KB, fashion_m4 80 KB.\n'
+if [[ ${#failed[@]} -ne 0 ]]; then
+  echo "m4_memory.sh: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
