@@ -252,13 +252,14 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
   // sink.accept() before the first write. Going down, a layer's update is
   // written right after its input delta is taken, so the layers above the
   // lowest two keep their output delta (plan.deferred) and are written last;
-  // the lowest layer is checked from a bound of its delta, taken through the
-  // parameter-free layers between (plan.lookahead). Returns
+  // the lowest layer is checked, and clipped, by a bound of its delta taken
+  // through the parameter-free layers between (plan.lookahead). Returns
   // non_finite_gradient, with nothing written, if the sink refuses a layer.
+  // x_sq, when known (>= 0), is |x|^2: the step has it from checking x.
   template <class Sink>
-  Status backward(const float* x, Sink& sink, float* input_grad = nullptr) noexcept {
+  Status backward(const float* x, Sink& sink, float* input_grad = nullptr, float x_sq = -1.0f) noexcept {
     float norms[layer_count] = {};
-    if (!backward_layers(x, sink, input_grad, norms, seq{})) return Status::non_finite_gradient;
+    if (!backward_layers(x, sink, input_grad, norms, x_sq, seq{})) return Status::non_finite_gradient;
     if constexpr (Sink::updates_weights) commit_deferred(sink, norms, seq{});
     return Status::ok;
   }
@@ -317,8 +318,14 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
   }
 
   // Layer I of the guarded backward; false when the sink refuses (nothing written).
+  template <std::size_t I>
+  float input_sq(const float* in, float x_sq) noexcept {
+    return I == 0 && x_sq >= 0.0f ? x_sq : kernels::dot(in, in, layer<I>::input_shape::size);
+  }
+
   template <std::size_t I, class Sink>
-  bool backward_layer(const float* x, Sink& sink, float* input_grad, float (&norms)[layer_count]) noexcept {
+  bool backward_layer(const float* x, Sink& sink, float* input_grad, float (&norms)[layer_count],
+                      float x_sq) noexcept {
     using L = layer<I>;
     const bool want_dx = I == 0 ? input_grad != nullptr : (input_grad != nullptr || plan.trainable_before[I]);
     if (!want_dx && !L::trainable) return true;  // nothing below needs this layer's gradient
@@ -331,24 +338,20 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
       return true;
     } else {
       constexpr std::size_t in_n = L::input_shape::size, out_n = L::output_shape::size;
-      float norm = grad_norm<L>(kernels::dot(dy, dy, out_n), kernels::dot(in, in, in_n));
-      if constexpr (I == plan.first && plan.lookahead) {
-        // Accepted with the bound from above; the actual norm is smaller.
-        if (!(norm <= norms[I])) norm = norms[I];
-      } else if (!sink.accept(p, layer_grad<I>(norm))) {
-        return false;
+      float norm = norms[I];  // the lowest layer was bounded and accepted from above
+      if constexpr (!(I == plan.first && plan.lookahead)) {
+        norm = grad_norm<L>(kernels::dot(dy, dy, out_n), input_sq<I>(in, x_sq));
+        if (!sink.accept(p, layer_grad<I>(norm))) return false;
+        norms[I] = norm;
       }
-      norms[I] = norm;
       if constexpr (plan.deferred[I]) {
         get<I>().backward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, nullptr, 0.0f);  // old weights
         kernels::copy(defer_ptr(I), dy, out_n);
       } else if constexpr (I == plan.second && plan.lookahead) {
         get<I>().backward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, nullptr, 0.0f);
         constexpr std::size_t F = plan.first;
-        const float* in_f = input_of(F, x);
         const float gain_sq = plan.lookahead_gain * plan.lookahead_gain;
-        const float bound = grad_norm<layer<F>>(gain_sq * kernels::dot(dx, dx, in_n),
-                                                kernels::dot(in_f, in_f, layer<F>::input_shape::size));
+        const float bound = grad_norm<layer<F>>(gain_sq * kernels::dot(dx, dx, in_n), input_sq<F>(input_of(F, x), x_sq));
         if (!sink.accept(arena_ + plan.param_off[F], layer_grad<F>(bound))) return false;
         norms[F] = bound;
         commit<I>(x, sink, dy, nullptr, norm);
@@ -359,9 +362,9 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
     }
   }
   template <class Sink, std::size_t... I>
-  bool backward_layers(const float* x, Sink& sink, float* input_grad, float (&norms)[layer_count],
+  bool backward_layers(const float* x, Sink& sink, float* input_grad, float (&norms)[layer_count], float x_sq,
                        std::index_sequence<I...>) noexcept {
-    return (backward_layer<layer_count - 1 - I>(x, sink, input_grad, norms) && ...);
+    return (backward_layer<layer_count - 1 - I>(x, sink, input_grad, norms, x_sq) && ...);
   }
   template <std::size_t I, class Sink>
   void commit_if_deferred(Sink& sink, const float (&norms)[layer_count]) noexcept {

@@ -54,10 +54,14 @@ constexpr void check_optimizer() noexcept {
 }
 
 // Forward and loss gradient; the weights are untouched whatever the result.
+// x_sq receives |x|^2, which backward needs and which checks x on the way:
+// NaN or Inf makes it non-finite (so does a finite |x| above 1.8e19, which the
+// gradient bound then refuses).
 template <class Loss, class Net>
-StepResult forward_loss(Net& net, const float* x, typename Loss::target_type target) noexcept {
+StepResult forward_loss(Net& net, const float* x, typename Loss::target_type target, float& x_sq) noexcept {
   if (!net.initialised()) return {Status::not_initialised, 0.0f};
-  if (!all_finite(x, Net::input_size)) return {Status::non_finite_input, 0.0f};
+  x_sq = kernels::dot(x, x, Net::input_size);
+  if (!is_finite(x_sq) && !all_finite(x, Net::input_size)) return {Status::non_finite_input, 0.0f};
   Status st = Loss::check(target, Net::output_size);
   if (st != Status::ok) return {st, 0.0f};
   const float* y = net.forward(x);
@@ -109,9 +113,10 @@ StepResult train_step(Net& net, Opt& opt, const In& input, typename Loss::target
   detail::check_optimizer<Net, Opt>();
   const float* x = detail::input_data<Net>(input);
   if (opt.check() != Status::ok) return {Status::bad_hyperparameter, 0.0f};
-  const StepResult r = detail::forward_loss<Loss>(net, x, target);
+  float x_sq = 0.0f;
+  const StepResult r = detail::forward_loss<Loss>(net, x, target, x_sq);
   if (!r.ok()) return r;
-  const Status st = net.backward(x, opt);
+  const Status st = net.backward(x, opt, nullptr, x_sq);
   if (st != Status::ok) return {detail::diagnose(net, st), r.loss};
   opt.end_step();
   return r;
@@ -145,9 +150,10 @@ class GradientAccumulator {
   // Adds one sample's gradient; a refused sample leaves the sum as it was.
   template <class Loss>
   StepResult add(Net& net, const float* x, typename Loss::target_type target) noexcept {
-    const StepResult r = detail::forward_loss<Loss>(net, x, target);
+    float x_sq = 0.0f;
+    const StepResult r = detail::forward_loss<Loss>(net, x, target, x_sq);
     if (!r.ok()) return r;
-    const Status st = net.backward(x, *this);
+    const Status st = net.backward(x, *this, nullptr, x_sq);
     if (st != Status::ok) return {detail::diagnose(net, st), r.loss};
     ++count_;
     return r;
