@@ -16,6 +16,7 @@ constexpr ta::MemoryReport memory = ta::training_memory<W1, ta::SGD<W1>>();
 static W1 net;
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines show through a pipe (| tee)
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const int steps = quick ? 20000 : 100000;
   std::printf("W1 sine regression: %zu parameters, training memory %zu B\n", W1::param_count, memory.total());

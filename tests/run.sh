@@ -5,8 +5,16 @@
 #   2. build/host    g++ Release, warnings as errors          build + ctest
 #   3. build/asan    g++ RelWithDebInfo, ASan + UBSan         build + ctest
 #   4. build/clang   clang++ Release, warnings as errors      build + ctest
-#   5. build/aarch64 aarch64-linux-gnu cross build (NEON)     build + ctest (QEMU user mode)
+#   5. build/aarch64 aarch64-linux-gnu cross build (NEON)     build + ctest (QEMU user mode):
+#                    unit tests and the Raspberry Pi examples
 #   6. build/m4      arm-none-eabi Cortex-M4 cross build      build + ctest (QEMU)
+#   7. build/m4-debug  the Cortex-M4 examples in a Debug build (their stacks
+#                    must fit without optimisation too)     build + ctest (QEMU)
+#   8. build/demo-quick  examples/demo.sh --quick: both halves of the main
+#                    demo (host and Cortex-M4) and its plot
+#
+# Every configure sets TINYADAPT_REQUIRE_DEPENDENCIES=ON: a part whose
+# dependency is missing fails the run instead of being left out.
 #
 # Stops at the first failure with a nonzero exit status. A missing tool or
 # file that a step needs is an error, never a silent skip. Build directories
@@ -61,7 +69,7 @@ configure_build_test() {
   shift
   local dir="build/$name"
   begin "$name: configure"
-  cmake -S . -B "$dir" "$@"
+  cmake -S . -B "$dir" -DTINYADAPT_REQUIRE_DEPENDENCIES=ON "$@"
   done_step
   begin "$name: build"
   cmake --build "$dir" --parallel "$jobs"
@@ -108,11 +116,28 @@ configure_build_test clang \
 configure_build_test aarch64 \
   -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_TOOLCHAIN_FILE=$toolchain_aarch64" \
-  -DTINYADAPT_WERROR=ON
+  -DTINYADAPT_WERROR=ON -DTINYADAPT_BUILD_EXAMPLES=ON
 
 configure_build_test m4 \
   -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_TOOLCHAIN_FILE=$toolchain"
+
+m4_examples=(sine_m4 digits_m4 fashion_m4)
+begin "m4-debug: configure"
+cmake -S . -B build/m4-debug -DTINYADAPT_REQUIRE_DEPENDENCIES=ON \
+  -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_TOOLCHAIN_FILE=$toolchain" -DTINYADAPT_BUILD_BENCHMARKS=OFF
+done_step
+begin "m4-debug: build"
+cmake --build build/m4-debug --parallel "$jobs" --target "${m4_examples[@]}"
+done_step
+begin "m4-debug: test"
+ctest --test-dir build/m4-debug --output-on-failure -j "$jobs" --no-tests=error \
+  -R "^($(IFS='|'; echo "${m4_examples[*]}"))\$"
+done_step
+
+begin "demo: examples/demo.sh --quick"
+TINYADAPT_DEMO_DIR=build/demo-quick examples/demo.sh --quick
+done_step
 
 step="finished"
 printf '\ntests/run.sh: all steps passed in %ss\n' "$((SECONDS - started))"

@@ -62,9 +62,11 @@ int train_flash_classifier(Net& net, float* x, const FlashData& d, const Classif
   Optimizer sgd(run.lr);
   const tinyadapt::CosineLR schedule{run.lr, 0.0f, d.train_count * static_cast<uint32_t>(run.epochs)};
   uint32_t step = 0;
+  Progress progress(d.train_count, run.epochs);
   for (int epoch = 1; epoch <= run.epochs; ++epoch) {
     const Permutation order(d.train_count, rng);
     float loss_sum = 0.0f;
+    progress.start_epoch(epoch);
     for (uint32_t k = 0; k < d.train_count; ++k) {
       const uint32_t i = order[k];
       d.load(d.train_x + i * d.features, x);
@@ -77,11 +79,13 @@ int train_flash_classifier(Net& net, float* x, const FlashData& d, const Classif
         return 1;
       }
       loss_sum += r.loss;
+      progress.step(k + 1, r.loss);
     }
     board::print("epoch ");
     board::print_uint(static_cast<uint32_t>(epoch));
     board::print(": mean training loss ");
     board::print_float(loss_sum / static_cast<float>(d.train_count), 4);
+    progress.print_epoch_time();
     if (run.epochs > 1)
       print_accuracy(", test accuracy ", test_accuracy());
     else

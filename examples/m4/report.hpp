@@ -79,6 +79,73 @@ void print_instructions(Step&& step, Infer&& infer, std::size_t train_macs, std:
   print_per_mac("instructions per inference:     ", board::count_instructions(infer), infer_macs);
 }
 
+// Progress of a training run for a person watching it: about every
+// second of host time (board::host_milliseconds) a line
+//   progress: epoch 1/1, 400/2000 samples, 251 samples/s, running loss 0.7312, ETA 6 s
+// where the running loss is the mean over the samples since the last line,
+// and at the end of each epoch its time. Does nothing the device would
+// count: training results and instruction counts are the same with it.
+class Progress {
+ public:
+  Progress(uint32_t samples_per_epoch, int epochs) : per_epoch_(samples_per_epoch), epochs_(epochs) {}
+
+  void start_epoch(int epoch) {
+    epoch_ = epoch;
+    epoch_start_ms_ = last_ms_ = board::host_milliseconds();
+    loss_sum_ = 0.0f;
+    loss_count_ = 0;
+  }
+
+  // After sample `done` (1-based) of the epoch, with its loss.
+  void step(uint32_t done, float loss) {
+    loss_sum_ += loss;
+    ++loss_count_;
+    if (done % 16 != 0 || done == per_epoch_) return;  // the clock is a debugger call
+    const uint32_t now = board::host_milliseconds();
+    if (now - last_ms_ < 1000) return;
+    last_ms_ = now;
+    const uint32_t ms = now - epoch_start_ms_;
+    const uint32_t rate = ms > 0 ? static_cast<uint32_t>(uint64_t{done} * 1000 / ms) : 0;
+    const uint32_t left = (per_epoch_ - done) + per_epoch_ * static_cast<uint32_t>(epochs_ - epoch_);
+    board::print("progress: epoch ");
+    board::print_uint(static_cast<uint32_t>(epoch_));
+    board::print("/");
+    board::print_uint(static_cast<uint32_t>(epochs_));
+    board::print(", ");
+    board::print_uint(done);
+    board::print("/");
+    board::print_uint(per_epoch_);
+    board::print(" samples, ");
+    board::print_uint(rate);
+    board::print(" samples/s, running loss ");
+    board::print_float(loss_sum_ / static_cast<float>(loss_count_), 4);
+    board::print(", ETA ");
+    board::print_uint(rate > 0 ? left / rate : 0);
+    board::print(" s\n");
+    loss_sum_ = 0.0f;
+    loss_count_ = 0;
+  }
+
+  // "(7.9 s, 253 samples/s)" for the end-of-epoch line; nothing without a clock.
+  void print_epoch_time() const {
+    const uint32_t ms = board::host_milliseconds() - epoch_start_ms_;
+    if (epoch_start_ms_ == 0 && ms == 0) return;
+    board::print(" (");
+    board::print_float(static_cast<float>(ms) / 1000.0f, 1);
+    board::print(" s, ");
+    board::print_uint(ms > 0 ? static_cast<uint32_t>(uint64_t{per_epoch_} * 1000 / ms) : 0);
+    board::print(" samples/s)");
+  }
+
+ private:
+  uint32_t per_epoch_;
+  int epochs_;
+  int epoch_ = 1;
+  uint32_t epoch_start_ms_ = 0, last_ms_ = 0;
+  float loss_sum_ = 0.0f;
+  uint32_t loss_count_ = 0;
+};
+
 // A random order of 0..n-1 that costs no index array (a shuffled index
 // array for 2,000 samples would take 4 KB of RAM): a 4-round Feistel network
 // permutes [0, 2^k) with 2^k >= n, and values >= n are mapped again until

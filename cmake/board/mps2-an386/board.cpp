@@ -111,6 +111,18 @@ uint32_t static_ram_bytes() {
   return bytes(__data_start__, __data_end__) + bytes(__bss_start__, __bss_end__);
 }
 
+uint32_t host_milliseconds() {
+  static uint32_t ticks_per_ms = 0;  // 0: not asked yet, ~0u: unsupported
+  if (ticks_per_ms == 0) {
+    const int freq = semihost(0x31, nullptr);  // SYS_TICKFREQ
+    ticks_per_ms = freq >= 1000 ? static_cast<uint32_t>(freq) / 1000 : ~0u;
+  }
+  uint32_t block[2] = {0, 0};
+  if (ticks_per_ms == ~0u || semihost(0x30, block) != 0) return 0;  // SYS_ELAPSED
+  const uint64_t elapsed = uint64_t{block[1]} << 32 | block[0];
+  return static_cast<uint32_t>(elapsed / ticks_per_ms);
+}
+
 uint32_t instructions() { return ticks_to_instructions(ticks()); }
 
 namespace detail {

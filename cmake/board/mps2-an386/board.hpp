@@ -42,6 +42,12 @@ uint32_t stack_high_water_bytes();
 // .data + .bss.
 uint32_t static_ram_bytes();
 
+// Wall-clock milliseconds of the host since the program started
+// (semihosting SYS_ELAPSED / SYS_TICKFREQ), for progress reports a person
+// watches; 0 when the debugger does not provide them. Under QEMU this is
+// host time, not device time: use instructions() for device cost.
+uint32_t host_milliseconds();
+
 // Executed instructions since reset.
 //
 // QEMU runs with -icount shift=8: virtual time advances 2^8 = 256 ns per
