@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../core/span.hpp"
 #include "layer_gradient.hpp"
 
 namespace tinyadapt {
@@ -62,6 +63,12 @@ class Adam : public detail::LayerGradient<Adam<Net>, Net::max_layer_trainable> {
     prepare_corrections();
   }
   std::uint32_t steps() const noexcept { return t_; }
+  void set_steps(std::uint32_t t) noexcept {  // resuming from a checkpoint
+    t_ = t;
+    prepare_corrections();
+  }
+  Span<const float> first_moment() const noexcept { return Span<const float>(m_, Net::trainable_count); }
+  Span<const float> second_moment() const noexcept { return Span<const float>(v_, Net::trainable_count); }
   float beta1() const noexcept { return beta1_; }
   float beta2() const noexcept { return beta2_; }
 

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 
+#include "../core/span.hpp"
 #include "layer_gradient.hpp"
 
 namespace tinyadapt {
@@ -49,6 +50,7 @@ class SGDMomentum : public detail::LayerGradient<SGDMomentum<Net>, Net::max_laye
     vbound_[lg.layer] = next_vbound;
   }
   void end_step() noexcept {}
+  Span<const float> velocity() const noexcept { return Span<const float>(velocity_, Net::trainable_count); }
   void reset() noexcept {
     for (float& v : velocity_) v = 0.0f;
     for (float& b : vbound_) b = 0.0f;
