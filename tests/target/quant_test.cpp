@@ -3,6 +3,9 @@
 //    the shapes of W2 and W3 and at odd ones (remainder rows, looped Dense,
 //    padded and strided Conv2D, channel counts not a multiple of 4);
 //  - the int8 W2 and W3 follow their float networks on random inputs;
+//  - refusals on the target too: no forward before quantize(), a refused
+//    quantize() leaves the Int8Network bit for bit, a refused sample the
+//    calibrator's statistics;
 //  - what int8 inference costs: executed instructions per MAC of every Dense
 //    and Conv2D of W2 and W3 (printed), the kernels alone and the networks.
 // Built twice: the _portable build (TINYADAPT_KERNELS_PORTABLE) runs the int8
@@ -10,6 +13,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <tinyadapt/quant/quantize.hpp>
 #include <tinyadapt/tinyadapt.hpp>
@@ -317,6 +321,41 @@ TEST_CASE("int8 W1, W2 and W3 follow the float networks on random inputs") {
   CHECK(e1 < 12.75f);
   CHECK(e2 < 12.75f);
   CHECK(e3 < 12.75f);
+}
+
+TEST_CASE("int8 refusals leave networks and calibrators unchanged") {
+  static W2 net;
+  static ta::quant::Calibrator<W2> cal;
+  static ta::Int8Network<W2> q;
+  static unsigned char before[sizeof q];
+  namespace tq = ta::quant;
+  CHECK(q.forward(g_in) == tq::QuantStatus::not_quantized);
+  CHECK(q.forward_int8(g_xq) == tq::QuantStatus::not_quantized);
+  ta::Rng wr(6);
+  net.init(wr);
+  for (int i = 0; i < 20; ++i) {
+    random_image();
+    REQUIRE(cal.observe(net, g_in) == tq::QuantStatus::ok);
+  }
+  // One outlier sample: the percentile ranges leave it out.
+  for (float& v : g_in) v *= 1e6f;
+  REQUIRE(cal.observe(net, g_in) == tq::QuantStatus::ok);
+  // A NaN sample: refused, statistics unchanged.
+  const tq::Calibrator<W2>::Statistics stats = cal.statistics();
+  g_in[7] = NAN;
+  CHECK(cal.observe(net, g_in) == tq::QuantStatus::non_finite_sample);
+  CHECK(memcmp(&stats, &cal.statistics(), sizeof stats) == 0);
+  REQUIRE(tq::quantize(net, cal, q, tq::QuantOptions{95.0f}) == tq::QuantStatus::ok);
+  CHECK(q.input_quant().scale < 1.0f / 250.0f);  // the normal inputs are in [0, 1)
+  // A bias no scale represents, then a NaN weight: refused, q bit for bit as it was.
+  memcpy(before, &q, sizeof q);
+  net.parameters()[64 * 32] = 3e38f;
+  CHECK(tq::quantize(net, cal, q) == tq::QuantStatus::accumulator_range);
+  net.parameters()[3] = NAN;
+  CHECK(tq::quantize(net, cal, q) == tq::QuantStatus::non_finite_parameters);
+  CHECK(memcmp(before, &q, sizeof q) == 0);
+  g_in[7] = 0.5f;
+  CHECK(q.forward(g_in) == tq::QuantStatus::ok);
 }
 
 TEST_CASE("int8 inference cost in executed instructions") {

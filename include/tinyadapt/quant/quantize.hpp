@@ -198,7 +198,9 @@ inline QuantStatus tensor_quant_from_range(double lo, double hi, TensorQuant& t)
   lo = lo < 0.0 ? lo : 0.0;
   hi = hi > 0.0 ? hi : 0.0;
   double range = hi - lo;  // in double: two finite floats cannot overflow it
-  if (!(range > 1e-30)) lo = 0.0, range = 1.0;  // an all-zero tensor: any scale works
+  // An all-zero tensor: any scale works. A range too small for a normal
+  // scale is refused below, not taken for zero.
+  if (!(range > 0.0)) lo = 0.0, range = 1.0;
   if (!detail::scale_ok(range / 255.0)) return QuantStatus::activation_range;
   TensorQuant r;
   r.scale = static_cast<float>(range / 255.0);  // within float range: checked above
@@ -293,8 +295,10 @@ QuantStatus convert_rows(const float* p, const TensorQuant& in, const TensorQuan
     s_w = s_w > ratio / 16777216.0 ? s_w : ratio / 16777216.0;
     QuantStatus s = convert_row<QL>(p, r, s_w, in, out, nullptr);
     for (int doublings = 0; s == QuantStatus::accumulator_range && doublings < 16; ++doublings) {
+      const QuantStatus coarser = convert_row<QL>(p, r, 2.0 * s_w, in, out, nullptr);
+      if (coarser == QuantStatus::multiplier_range) break;  // the bias stays the cause: report it
       s_w *= 2.0;
-      s = convert_row<QL>(p, r, s_w, in, out, nullptr);
+      s = coarser;
     }
     if (s != QuantStatus::ok) return s;
     if (dst) convert_row<QL>(p, r, s_w, in, out, dst);
@@ -413,8 +417,12 @@ QuantStatus tensor_quants(const Cal& cal, float percentile, const float* params,
         using QL = typename Q::template layer<I>;
         if (s != QuantStatus::ok) return;
         if constexpr (QL::weighted) {
-          // A ReLU right after is fused: this output takes the post-ReLU range.
-          s = from_tensor(I + 1 < n && relu[I + 1] ? I + 2 : I + 1, tq[I + 1]);
+          // A ReLU right after is fused: this output takes the post-ReLU range,
+          // unless that is all zero (dead units): then the pre-ReLU one, whose
+          // scale follows the layer's (a fixed one could make the next
+          // layer's multiplier overflow), zero point 127 for ReLU to clamp.
+          const bool fused = I + 1 < n && relu[I + 1];
+          s = from_tensor(fused && cal.range(I + 2, percentile).hi > 0.0f ? I + 2 : I + 1, tq[I + 1]);
           if constexpr (QL::mono3x3)
             if (s == QuantStatus::ok) s = fit_mono3x3_output<QL>(params + Net::plan.param_off[I], tq[I], tq[I + 1]);
         } else if constexpr (is_lookup<QL>) {
