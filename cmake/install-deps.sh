@@ -3,26 +3,30 @@
 # Only missing packages are installed; `apt-get update` runs once, and only
 # when something is missing.
 #
-#   cmake/install-deps.sh [--host-only] [--with-torch] [--with-plot]
+#   cmake/install-deps.sh [--host-only] [--with-torch] [--with-python-torch] [--with-plot]
 #
 #   --host-only   leave out the cross toolchains (Cortex-M4, AArch64) and QEMU
 #   --with-torch  also install libtorch-dev and python3-torch (optional: the
 #                 side-by-side benchmark, regenerating golden values and the
 #                 PyTorch weight converter tools/torch_weights.py)
+#   --with-python-torch  also install python3-torch alone (tools/torch_weights.py
+#                 and its round-trip test; tests/run.sh asks for it)
 #   --with-plot   also install gnuplot-nox (the demo's learning-curve PNG)
 set -euo pipefail
 
 usage() {
-  sed -n '2,13s/^# \{0,1\}//p' "$0"
+  sed -n '2,15s/^# \{0,1\}//p' "$0"
 }
 
 host_only=0
 with_torch=0
 with_plot=0
+with_python_torch=0
 for arg in "$@"; do
   case "$arg" in
     --host-only) host_only=1 ;;
     --with-torch) with_torch=1 ;;
+    --with-python-torch) with_python_torch=1 ;;
     --with-plot) with_plot=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
@@ -38,6 +42,9 @@ if [[ $host_only -eq 0 ]]; then
 fi
 if [[ $with_torch -eq 1 ]]; then
   packages+=(libtorch-dev python3-torch)
+fi
+if [[ $with_python_torch -eq 1 && $with_torch -eq 0 ]]; then
+  packages+=(python3-torch)
 fi
 if [[ $with_plot -eq 1 ]]; then
   packages+=(gnuplot-nox)

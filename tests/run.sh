@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test run of tinyadapt, as CI runs it (.ci/run calls this script):
 #
-#   1. cmake/install-deps.sh      install missing Debian packages
+#   1. cmake/install-deps.sh      install missing Debian packages (with
+#                                 python3-torch and gnuplot: every test runs)
 #   2. build/host    g++ Release, warnings as errors          build + ctest
 #   3. build/asan    g++ RelWithDebInfo, ASan + UBSan         build + ctest
 #   4. build/clang   clang++ Release, warnings as errors      build + ctest
@@ -80,7 +81,7 @@ configure_build_test() {
 }
 
 begin "dependencies"
-cmake/install-deps.sh
+cmake/install-deps.sh --with-python-torch --with-plot
 for tool in cmake ctest git g++ clang++ aarch64-linux-gnu-g++ qemu-aarch64 arm-none-eabi-g++ qemu-system-arm; do
   command -v "$tool" >/dev/null 2>&1 ||
     die "'$tool' is not on PATH although cmake/install-deps.sh finished"

@@ -10,6 +10,8 @@
 #include "core/span.hpp"
 #include "core/status.hpp"
 #include "core/tensor.hpp"
+#include "io/parameters.hpp"
+#include "io/signature.hpp"
 #include "kernels/kernels.hpp"
 #include "nn/activations.hpp"
 #include "nn/avg_pool2d.hpp"
