@@ -13,3 +13,7 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tinyadaptConfigVers
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tinyadaptConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/tinyadaptConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/tinyadapt)
+# pkg-config: share/pkgconfig/tinyadapt.pc (the library is architecture
+# independent), next to share/cmake/tinyadapt.
+configure_file(${CMAKE_CURRENT_LIST_DIR}/tinyadapt.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tinyadapt.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tinyadapt.pc DESTINATION ${CMAKE_INSTALL_DATADIR}/pkgconfig)

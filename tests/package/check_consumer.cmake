@@ -247,12 +247,33 @@ elseif(MODE STREQUAL "find_package")
       message(FATAL_ERROR "share/cmake/tinyadapt/${_f} was not installed")
     endif()
   endforeach()
+  if(NOT EXISTS "${_stage}/share/pkgconfig/tinyadapt.pc")
+    message(FATAL_ERROR "share/pkgconfig/tinyadapt.pc was not installed")
+  endif()
   file(GLOB_RECURSE _installed_files RELATIVE "${_stage}" "${_stage}/*")
-  list(FILTER _installed_files EXCLUDE REGEX "^(include/|share/cmake/tinyadapt/)")
+  list(FILTER _installed_files EXCLUDE REGEX "^(include/|share/cmake/tinyadapt/|share/pkgconfig/tinyadapt\\.pc$)")
   if(_installed_files)
     message(FATAL_ERROR "unexpected installed files: ${_installed_files}")
   endif()
   file(RENAME "${_stage}" "${_prefix}")
+
+  # pkg-config: the installed tinyadapt.pc (relocated with the prefix) gives
+  # the flags that build a consumer.
+  find_program(_pkg_config NAMES pkg-config pkgconf REQUIRED)
+  set(ENV{PKG_CONFIG_PATH} "${_prefix}/share/pkgconfig")
+  _run("pkg-config --modversion" COMMAND "${_pkg_config}" --modversion tinyadapt OUTPUT_VARIABLE _pc_version)
+  string(STRIP "${_pc_version}" _pc_version)
+  if(NOT _pc_version STREQUAL _version)
+    message(FATAL_ERROR "pkg-config says version '${_pc_version}', the project ${_version}")
+  endif()
+  _run("pkg-config --cflags" COMMAND "${_pkg_config}" --cflags tinyadapt OUTPUT_VARIABLE _pc_cflags)
+  separate_arguments(_pc_cflags UNIX_COMMAND "${_pc_cflags}")
+  _run("build a consumer with pkg-config's flags" COMMAND "${CXX_COMPILER}" -std=c++17 ${_pc_cflags}
+       "${CONSUMER_DIR}/../pkgconfig_consumer.cpp" -o "${WORK_DIR}/pkgconfig_consumer")
+  _run("run the pkg-config consumer" COMMAND "${WORK_DIR}/pkgconfig_consumer" OUTPUT_VARIABLE _out)
+  if(NOT _out STREQUAL "tinyadapt ${_version}\n")
+    message(FATAL_ERROR "the pkg-config consumer printed '${_out}'")
+  endif()
 
   set(_find_args "-DCMAKE_PREFIX_PATH=${_prefix}"
                  "-DTINYADAPT_EXPECTED_PREFIX=${_prefix}"
