@@ -21,7 +21,7 @@ enum class Status : unsigned char {
   non_finite_gradient,  // a gradient overflowed or its update could not be proven finite
   // the model
   non_finite_model,     // the parameters hold NaN or Inf
-  model_diverged,       // parameters finite, but a probe input gives a non-finite output
+  model_diverged,       // parameters finite, but huge (> 2^50) or a probe input gives a non-finite output
   not_initialised,      // the network was never initialised (init(), or parameters() written)
   // the caller
   bad_hyperparameter,   // learning rate, momentum, betas, eps, decay or clip norm out of range

@@ -13,12 +13,19 @@
 
 namespace tinyadapt {
 
-// ok when every parameter is finite and the output on probe is finite.
+// No trained float network has a parameter this large (2^50, about 1e15);
+// one that does overflows on ordinary inputs or under weight decay.
+inline constexpr float healthy_parameter_limit = 1.1258999e15f;
+
+// ok when every parameter is finite and below healthy_parameter_limit in
+// magnitude, and the output on probe is finite.
 template <class Net>
 Status check_health(Net& net, const float* probe) noexcept {
   if (!net.initialised()) return Status::not_initialised;
   const auto p = static_cast<const Net&>(net).parameters();
-  if (!all_finite(p.data(), p.size())) return Status::non_finite_model;
+  const float largest = max_abs(p.data(), p.size());
+  if (!is_finite(largest)) return Status::non_finite_model;
+  if (largest > healthy_parameter_limit) return Status::model_diverged;
   const float* y = net.forward(probe);
   return all_finite(y, Net::output_size) ? Status::ok : Status::model_diverged;
 }

@@ -62,6 +62,14 @@ class Adam : public detail::LayerGradient<Adam<Net>, Net::max_layer_trainable> {
     if (t_ != UINT32_MAX) ++t_;
     prepare_corrections();
   }
+  // Forgets the moments and the step count (the hyper-parameters stay).
+  void reset() noexcept {
+    for (float& m : m_) m = 0.0f;
+    for (float& v : v_) v = 0.0f;
+    for (float& b : mbound_) b = 0.0f;
+    for (float& b : vbound_) b = 0.0f;
+    set_steps(0);
+  }
   std::uint32_t steps() const noexcept { return t_; }
   void set_steps(std::uint32_t t) noexcept {  // resuming from a checkpoint
     t_ = t;
