@@ -36,7 +36,8 @@ if [[ ! -x $python ]]; then
 fi
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-  -DTINYADAPT_BUILD_TESTS=OFF -DTINYADAPT_BUILD_EXAMPLES=OFF -DTINYADAPT_BUILD_BENCHMARKS=ON
+  -DTINYADAPT_BUILD_TESTS=OFF -DTINYADAPT_BUILD_EXAMPLES=OFF -DTINYADAPT_BUILD_BENCHMARKS=ON \
+  -DTINYADAPT_REQUIRE_DEPENDENCIES=ON
 cmake --build "$build" --target bench_host -j "$jobs"
 
 json=$build/bench_host.json
