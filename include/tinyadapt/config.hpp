@@ -39,8 +39,10 @@ namespace tinyadapt::detail {
 
 #if defined(__GNUC__)
 #define TINYADAPT_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TINYADAPT_NOINLINE __attribute__((noinline))
 #define TINYADAPT_RESTRICT __restrict__
 #else
 #define TINYADAPT_ALWAYS_INLINE inline
+#define TINYADAPT_NOINLINE
 #define TINYADAPT_RESTRICT
 #endif
