@@ -46,11 +46,11 @@ run_logged() {
 }
 
 if [[ $quick -eq 1 ]]; then
-  echo "== tinyadapt demo, quick mode: about 1-2 minutes on 2 cores (most of it building)"
+  echo "== tinyadapt demo, quick mode: about a minute on 2 cores (most of it building)"
   host_args=(--quick)
 else
-  echo "== tinyadapt demo: about 3 minutes on 2 cores (building ~1.5 min, host training ~40 s," \
-       "Cortex-M4 training under QEMU ~10 s)"
+  echo "== tinyadapt demo: about 2 minutes on 2 cores (building ~30 s, host training ~45 s," \
+       "Cortex-M4 training under QEMU ~15 s)"
   host_args=()
 fi
 cmake/install-deps.sh --with-plot
@@ -87,7 +87,7 @@ echo "== Cortex-M4 (QEMU mps2-an386): W3 trained on the device from 2,000 Fashio
 m4_start=$SECONDS
 # --no-tests=error: a filter that matches nothing is a failure, not a skip.
 ctest --test-dir "$out/m4" -R '^fashion_m4$' --no-tests=error --output-on-failure --verbose |
-  sed -u -n -e '/^[0-9]*: \(Test command\|Working Directory\|Test timeout\|Environment\):/d' \
+  sed -u -n -e '/^[0-9]*: \(Test command:\|Working Directory:\|Test timeout \|Environment variables:\)/d' \
     -e 's/^[0-9][0-9]*: //p' | tee "$out/m4.log"
 m4_seconds=$((SECONDS - m4_start))
 m4_result=$(sed -n 's/^final test accuracy \(.*\)$/\1/p' "$out/m4.log")
