@@ -33,7 +33,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(cmake g++ clang doctest-dev libbenchmark-dev zlib1g-dev
+packages=(cmake g++ clang libclang-rt-14-dev doctest-dev libbenchmark-dev zlib1g-dev
           python3-sklearn dataset-fashion-mnist)
 if [[ $host_only -eq 0 ]]; then
   packages+=(gcc-arm-none-eabi libnewlib-arm-none-eabi

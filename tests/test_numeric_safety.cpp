@@ -299,6 +299,11 @@ TEST_CASE("NaN propagates through every layer and is blamed on the model") {
   float y[8];
   ta::detail::SigmoidFn sig;
   CHECK(ta::is_nan(sig.f(kNaN)));
+  // An infinite pre-activation is an overflow upstream: not hidden by saturation.
+  CHECK(ta::is_nan(sig.f(kInf)));
+  CHECK(ta::is_nan(sig.f(-kInf)));
+  CHECK(ta::is_nan(ta::detail::TanhFn::f(kInf)));
+  CHECK(ta::detail::TanhFn::f(3e38f) == 1.0f);
   for (std::size_t pos = 0; pos < 4; ++pos) {  // a NaN anywhere in a max-pool window
     using Pool = ta::MaxPool2D<2>::bind<ta::Shape<2, 2, 1>>;
     float in[4] = {1.0f, 2.0f, 3.0f, 4.0f};
@@ -326,6 +331,10 @@ TEST_CASE("NaN propagates through every layer and is blamed on the model") {
   CHECK(ta::predict(net, x).status == ta::Status::non_finite_model);
   CHECK(ta::check_health(net) == ta::Status::non_finite_model);
   CHECK(ta::is_model_error(ta::Status::non_finite_model));
+  // An Inf weight behind a Tanh saturates it (tanh(Inf) = 1) unless caught.
+  net.init(rng);
+  net.parameters()[0] = kInf;
+  CHECK(ta::train_step<ta::MSE>(net, sgd, x, t).status == ta::Status::non_finite_model);
 }
 
 TEST_CASE("a diverged model is told apart from a bad sample, and restored") {

@@ -27,6 +27,22 @@ inline float keep_nan(float x, float r) noexcept {
 #define TINYADAPT_PROPAGATE_NAN(x, r) (r)
 #endif
 
+// r, or NaN when x is not finite. An infinite pre-activation means something
+// overflowed upstream (an Inf weight, say), which a saturating activation
+// would hide: tanh(Inf) = 1 would let a broken model train "ok".
+inline float poison_nonfinite(float x, float r) noexcept {
+#if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+  const std::uint32_t xb = float_bits(x);
+  const std::uint32_t bad = 0u - static_cast<std::uint32_t>((xb & 0x7f800000u) == 0x7f800000u);
+  const std::uint32_t out = (0x7fc00000u & bad) | (float_bits(r) & ~bad);
+  float y;
+  std::memcpy(&y, &out, sizeof y);
+  return y;
+#else
+  return r + 0.0f * x;  // 0 * x is 0 for finite x, NaN for NaN and +-Inf
+#endif
+}
+
 // exp(t) for t in [0, 88]: t = k ln2 + r with |r| <= ln2/2, exp(r) by its
 // degree-7 Taylor polynomial (relative error < 2e-7), 2^k through the exponent bits.
 // A NaN argument gives NaN: a plain clamp would turn it into a finite value

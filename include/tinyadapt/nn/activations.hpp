@@ -1,4 +1,5 @@
-// Element-wise activations. All run in place on the previous layer's output.
+// Element-wise activations. All run in place on the previous layer's output,
+// and a NaN input gives a NaN output (so does +-Inf for the saturating ones).
 //
 // ReLU and LeakyReLU keep one bit per element for backward (32x less memory
 // than keeping the tensor); Sigmoid and Tanh keep their output, from which
@@ -69,12 +70,12 @@ struct SigmoidFn {
   static float f(float x) noexcept {
     // exp(|x|) never underflows the ratio; both forms are evaluated so the loop vectorises.
     const float e = exp_nonneg(x < 0.0f ? -x : x);
-    return TINYADAPT_PROPAGATE_NAN(x, x >= 0.0f ? e / (e + 1.0f) : 1.0f / (e + 1.0f));
+    return poison_nonfinite(x, x >= 0.0f ? e / (e + 1.0f) : 1.0f / (e + 1.0f));
   }
   static float df_from_y(float y) noexcept { return y * (1.0f - y); }
 };
 struct TanhFn {
-  static float f(float x) noexcept { return tanh_fast(x); }
+  static float f(float x) noexcept { return poison_nonfinite(x, tanh_fast(x)); }
   static float df_from_y(float y) noexcept { return 1.0f - y * y; }
 };
 }  // namespace detail
