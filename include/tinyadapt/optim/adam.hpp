@@ -77,6 +77,12 @@ class Adam : public detail::LayerGradient<Adam<Net>, Net::max_layer_trainable> {
   }
   Span<const float> first_moment() const noexcept { return Span<const float>(m_, Net::trainable_count); }
   Span<const float> second_moment() const noexcept { return Span<const float>(v_, Net::trainable_count); }
+  // Moments, their bounds and the bias corrections are finite (always true after ok steps).
+  bool state_finite() const noexcept {
+    return all_finite(m_, Net::trainable_count) && all_finite(v_, Net::trainable_count) &&
+           all_finite(mbound_, Net::layer_count) && all_finite(vbound_, Net::layer_count) && is_finite(corr1_) &&
+           is_finite(corr2_);
+  }
   float beta1() const noexcept { return beta1_; }
   float beta2() const noexcept { return beta2_; }
 

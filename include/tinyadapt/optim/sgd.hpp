@@ -37,6 +37,7 @@ struct SGD {
   void finish(float*, const LayerGrad&) noexcept {}
   void end_step() noexcept {}
   void reset() noexcept {}  // no state
+  bool state_finite() const noexcept { return true; }
   // Update from a stored gradient (mini-batch accumulation): w -= lr * g_scale * g.
   void update(float* w, const float* g, float g_scale, const LayerGrad& lg) noexcept {
     kernels::axpy(w, g, -lr * g_scale * detail::clip_factor(lg.norm, max_grad_norm), lg.count);

@@ -51,6 +51,8 @@ class SGDMomentum : public detail::LayerGradient<SGDMomentum<Net>, Net::max_laye
   }
   void end_step() noexcept {}
   Span<const float> velocity() const noexcept { return Span<const float>(velocity_, Net::trainable_count); }
+  // The velocity and its bounds are finite (always true after ok steps).
+  bool state_finite() const noexcept { return all_finite(velocity_, state_floats) && all_finite(vbound_, Net::layer_count); }
   void reset() noexcept {
     for (float& v : velocity_) v = 0.0f;
     for (float& b : vbound_) b = 0.0f;
