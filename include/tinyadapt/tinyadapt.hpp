@@ -22,6 +22,7 @@
 #include "nn/flatten.hpp"
 #include "nn/frozen.hpp"
 #include "nn/health.hpp"
+#include "nn/input.hpp"
 #include "nn/global_avg_pool.hpp"
 #include "nn/losses.hpp"
 #include "nn/max_pool2d.hpp"

@@ -9,6 +9,7 @@
 
 #include "../core/finite.hpp"
 #include "../core/status.hpp"
+#include "input.hpp"
 #include "memory.hpp"
 
 namespace tinyadapt {
@@ -18,9 +19,10 @@ namespace tinyadapt {
 inline constexpr float healthy_parameter_limit = 1.1258999e15f;
 
 // ok when every parameter is finite and below healthy_parameter_limit in
-// magnitude, and the output on probe is finite.
-template <class Net>
-Status check_health(Net& net, const float* probe) noexcept {
+// magnitude, and the output on probe (a sample, as for train_step) is finite.
+template <class Net, class In>
+Status check_health(Net& net, const In& probe_input) noexcept {
+  const float* probe = detail::input_data<Net>(probe_input);
   if (!net.initialised()) return Status::not_initialised;
   const auto p = static_cast<const Net&>(net).parameters();
   const float largest = max_abs(p.data(), p.size());

@@ -17,6 +17,7 @@
 #include "../kernels/kernels.hpp"
 #include "../optim/update_guard.hpp"
 #include "health.hpp"
+#include "input.hpp"
 #include "memory.hpp"
 
 namespace tinyadapt {
@@ -74,36 +75,6 @@ StepResult forward_loss(Net& net, const float* x, typename Loss::target_type tar
 }
 }  // namespace detail
 
-namespace detail {
-template <class T, class = void>
-struct is_float_tensor : std::false_type {};
-template <class T>
-struct is_float_tensor<T, std::void_t<typename T::shape, typename T::value_type>>
-    : std::bool_constant<std::is_same_v<std::remove_cv_t<typename T::value_type>, float>> {};
-
-// The input as a pointer. An array or a Tensor must hold exactly
-// Net::input_size floats (checked at compile time); a pointer must point to
-// that many (the caller's promise: data read from flash or a radio buffer).
-template <class Net, class In>
-const float* input_data(const In& x) noexcept {
-  if constexpr (std::is_array_v<In>) {
-    static_assert(std::is_same_v<std::remove_cv_t<std::remove_extent_t<In>>, float>, "the input must be floats");
-    static_assert(std::extent_v<In> == Net::input_size, "the input array does not match the network's input size");
-    return x;
-  } else if constexpr (std::is_pointer_v<In>) {
-    static_assert(std::is_same_v<std::remove_cv_t<std::remove_pointer_t<In>>, float>, "the input must be floats");
-    return x;
-  } else {
-    static_assert(is_float_tensor<In>::value, "the input must be a float array, pointer, Tensor or TensorView");
-    if constexpr (is_float_tensor<In>::value) {
-      static_assert(In::shape::size == Net::input_size, "the input tensor does not match the network's input size");
-      return x.data();
-    } else {
-      return nullptr;
-    }
-  }
-}
-}  // namespace detail
 
 // One online training step: forward, loss, backward and the optimizer update.
 // x is a float array or Tensor of the network's input size (checked at
@@ -148,8 +119,9 @@ class GradientAccumulator {
   static constexpr std::size_t gradient_floats = Net::trainable_count;
 
   // Adds one sample's gradient; a refused sample leaves the sum as it was.
-  template <class Loss>
-  StepResult add(Net& net, const float* x, typename Loss::target_type target) noexcept {
+  template <class Loss, class In>
+  StepResult add(Net& net, const In& input, typename Loss::target_type target) noexcept {
+    const float* x = detail::input_data<Net>(input);
     float x_sq = 0.0f;
     const StepResult r = detail::forward_loss<Loss>(net, x, target, x_sq);
     if (!r.ok()) return r;
