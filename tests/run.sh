@@ -4,7 +4,7 @@
 #   1. cmake/install-deps.sh      install missing Debian packages (with
 #                                 python3-torch and gnuplot: every test runs)
 #   2. build/host    g++ Release, warnings as errors          build + ctest
-#   3. build/asan    g++ RelWithDebInfo, ASan + UBSan         build + ctest
+#   3. build/asan    g++ RelWithDebInfo, ASan + UBSan + float-cast-overflow   build + ctest
 #   4. build/clang   clang++ Release, warnings as errors      build + ctest
 #   5. build/aarch64 aarch64-linux-gnu cross build (NEON)     build + ctest (QEMU user mode):
 #                    unit tests and the Raspberry Pi examples
@@ -97,15 +97,15 @@ configure_build_test host \
   -DCMAKE_CXX_COMPILER=g++ \
   -DTINYADAPT_WERROR=ON
 
-sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+sanitize="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 configure_build_test asan \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=g++ \
   "-DCMAKE_CXX_FLAGS=$sanitize" \
-  "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" \
-  "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined" \
+  "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined,float-cast-overflow" \
+  "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined,float-cast-overflow" \
   -DTINYADAPT_BUILD_BENCHMARKS=OFF -DTINYADAPT_BUILD_EXAMPLES=ON
 
 configure_build_test clang \
