@@ -30,6 +30,7 @@
 #include "nn/sequential.hpp"
 #include "nn/softmax.hpp"
 #include "nn/train.hpp"
+#include "meta/meta.hpp"
 #include "optim/adam.hpp"
 #include "optim/schedule.hpp"
 #include "optim/sgd.hpp"

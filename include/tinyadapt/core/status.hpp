@@ -25,7 +25,10 @@ enum class Status : unsigned char {
   not_initialised,      // the network was never initialised (init(), or parameters() written)
   // the caller
   bad_hyperparameter,   // learning rate, momentum, betas, eps, decay or clip norm out of range
-  empty_batch,          // an optimizer step was asked with no accumulated sample
+  empty_batch,          // an optimizer step (or a server round) was asked with nothing accumulated
+  size_mismatch,        // a buffer whose size does not match the network's
+  // meta-learning: a device's update
+  non_finite_update,    // weights or delta with NaN/Inf, or too large to add: excluded, θ unchanged
 };
 
 constexpr const char* to_string(Status s) noexcept {
@@ -43,7 +46,9 @@ constexpr const char* to_string(Status s) noexcept {
     case Status::model_diverged: return "the model diverged (non-finite output on a probe): restore a good copy";
     case Status::not_initialised: return "the network was never initialised";
     case Status::bad_hyperparameter: return "hyper-parameter out of range (weights unchanged)";
-    case Status::empty_batch: return "no sample accumulated";
+    case Status::empty_batch: return "nothing accumulated";
+    case Status::size_mismatch: return "buffer size does not match the network";
+    case Status::non_finite_update: return "update with non-finite or oversized values (excluded)";
   }
   return "unknown status";
 }

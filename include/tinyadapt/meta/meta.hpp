@@ -1,0 +1,6 @@
+// TinyReptile and its baselines: device rounds, the server step, few-shot adaptation.
+#pragma once
+#include "adapt.hpp"
+#include "device.hpp"
+#include "parameters.hpp"
+#include "server.hpp"
