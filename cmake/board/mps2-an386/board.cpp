@@ -139,6 +139,40 @@ uint32_t empty_call_overhead() {
   return detail::measure(&detail::invoke<decltype(empty)>, &empty);
 }
 
+namespace {
+uint32_t strlen_bytes(const char* s) {
+  uint32_t n = 0;
+  while (s[n] != '\0') ++n;
+  return n;
+}
+
+// SYS_READ / SYS_WRITE return the number of bytes not transferred.
+uint32_t file_transfer(int op, int handle, const void* buf, uint32_t n) {
+  const uint32_t block[3] = {static_cast<uint32_t>(handle), reinterpret_cast<uintptr_t>(buf), n};
+  const auto left = static_cast<uint32_t>(semihost(op, block));
+  return left <= n ? n - left : 0;
+}
+}  // namespace
+
+int file_open(const char* name, FileMode mode) {
+  const uint32_t block[3] = {reinterpret_cast<uintptr_t>(name), static_cast<uint32_t>(mode), strlen_bytes(name)};
+  return semihost(0x01, block);  // SYS_OPEN
+}
+
+uint32_t file_read(int handle, void* buf, uint32_t n) { return file_transfer(0x06, handle, buf, n); }
+
+uint32_t file_write(int handle, const void* buf, uint32_t n) { return file_transfer(0x05, handle, buf, n); }
+
+int32_t file_length(int handle) {
+  const uint32_t block[1] = {static_cast<uint32_t>(handle)};
+  return semihost(0x0C, block);  // SYS_FLEN
+}
+
+bool file_close(int handle) {
+  const uint32_t block[1] = {static_cast<uint32_t>(handle)};
+  return semihost(0x02, block) == 0;  // SYS_CLOSE
+}
+
 bool icount_active() {
   static int cached = -1;
   if (cached < 0) {

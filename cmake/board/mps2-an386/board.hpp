@@ -94,4 +94,19 @@ uint32_t count_instructions(F&& f) {
 // Fixed cost (instructions) of an empty count_instructions call, for reports.
 uint32_t empty_call_overhead();
 
+// Host files through semihosting (SYS_OPEN, SYS_READ, SYS_WRITE, SYS_FLEN,
+// SYS_CLOSE). Under QEMU with -semihosting-config target=native a relative
+// name is relative to QEMU's working directory. Nothing is buffered: each
+// call is one debugger request.
+enum class FileMode : uint32_t { read_binary = 1, write_binary = 5 };  // "rb", "wb"
+// A handle (>= 0), or -1 when the host cannot open the file.
+int file_open(const char* name, FileMode mode);
+// Bytes transferred (less than n on an error or at the end of the file).
+uint32_t file_read(int handle, void* buf, uint32_t n);
+uint32_t file_write(int handle, const void* buf, uint32_t n);
+// Length of an open file in bytes, or -1.
+int32_t file_length(int handle);
+// True when the host closed the file without an error.
+bool file_close(int handle);
+
 }  // namespace board
