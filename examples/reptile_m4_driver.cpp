@@ -420,7 +420,7 @@ int meta_train(const Options& o) {
                 o.method.c_str(), first.ram_static, lo.stack, hi.stack, lo.instr_round, hi.instr_round,
                 total_lo, total_hi, first.instr_step, first.bytes_in, first.bytes_out);
     std::printf("wall time per round (QEMU start-up + run): mean %.0f ms, median %.0f ms, min %.0f, max %.0f\n",
-                sum / walls.size() * 1e3, walls[walls.size() / 2] * 1e3, walls.front() * 1e3, walls.back() * 1e3);
+                sum / static_cast<double>(walls.size()) * 1e3, walls[walls.size() / 2] * 1e3, walls.front() * 1e3, walls.back() * 1e3);
     std::printf("max |phi_M4 - phi_host| over the rounds (same theta): %.3g\n", static_cast<double>(worst_phi));
     std::printf("max |theta_M4 - theta_host| after %u rounds: %.3g\n", o.rounds,
                 static_cast<double>(max_abs_diff(m4.theta(), host.theta())));

@@ -27,7 +27,7 @@ endif()
 set(_driver "${CMAKE_CURRENT_BINARY_DIR}/reptile_m4_driver${CMAKE_HOST_EXECUTABLE_SUFFIX}")
 set(_driver_src "${PROJECT_SOURCE_DIR}/examples/reptile_m4_driver.cpp")
 add_custom_command(OUTPUT "${_driver}"
-  COMMAND "${TINYADAPT_HOST_CXX}" -std=c++17 -O2 -Wall -Wextra
+  COMMAND "${TINYADAPT_HOST_CXX}" -std=c++17 -O2 -Wall -Wextra -Wpedantic -Wshadow -Wconversion
           "-I${PROJECT_SOURCE_DIR}/include" "-I${PROJECT_SOURCE_DIR}/examples"
           -MD -MF "${_driver}.d" -o "${_driver}" "${_driver_src}"
   DEPENDS "${_driver_src}"
