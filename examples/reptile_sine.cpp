@@ -1,7 +1,7 @@
 // P1 (../shared/guides/protocols.md): sine few-shot regression with
 // TinyReptile and its baselines, on the network W1 (1 -> 64 tanh -> 64 tanh -> 1).
 //
-//   reptile_sine [--quick] [--csv FILE] [--rounds N] [--speed] [--study]
+//   reptile_sine [--quick] [--csv FILE] [--rounds N] [--lr LR] [--speed] [--study]
 //
 //   (no flags)  the full protocol: a study of the online learning rate of
 //               batch-1 SGD on W1 (validation tasks), then 30,000 device visits
@@ -14,6 +14,7 @@
 //               its plot (gnuplot, skipped with a message when missing) to .png
 //   --rounds N  device visits per method instead of 30,000 (the PyTorch
 //               cross-check, tools/reptile_sine_torch.py, compares at equal rounds)
+//   --lr LR     the online device lr, instead of the study's choice (the study is skipped)
 //   --speed     only the timed 30,000-round TinyReptile k = 10 meta-training
 //   --study     only the learning-rate study
 //
@@ -294,7 +295,8 @@ Run run(const Config& c, std::uint64_t seed, const Plan& plan, const std::vector
   Clock::duration training{};
   for (unsigned r = 0; r < rounds;) {
     const Clock::time_point t0 = Clock::now();
-    const unsigned stop = std::min(rounds, r + 64);
+    const unsigned next_checkpoint = every ? (r / every + 1) * every : rounds;
+    const unsigned stop = std::min({rounds, r + 64, next_checkpoint});
     for (; r < stop; ++r) round();
     const Clock::time_point t1 = Clock::now();
     training += t1 - t0;
@@ -308,6 +310,7 @@ Run run(const Config& c, std::uint64_t seed, const Plan& plan, const std::vector
     }
   }
   if (out.curve.back().first != rounds * per_round) checkpoint(rounds);
+  if (c.method == Method::scratch) out.curve.emplace_back(plan.visits, out.curve.back().second);  // a flat line
   out.seconds = std::chrono::duration<double>(training).count();
   out.val32 = out.curve.back().second;
   if (test) out.test = evaluate(theta(), *test);
@@ -533,6 +536,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines show through a pipe (| tee)
   bool quick = false, speed_only = false, study_only = false;
   unsigned visits = 0;
+  float given_lr = 0.0f;
   std::string argv0 = argv[0], csv;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
@@ -543,10 +547,12 @@ int main(int argc, char** argv) {
       study_only = true;
     } else if (std::strcmp(argv[i], "--csv") == 0 && i + 1 < argc) {
       csv = argv[++i];
+    } else if (std::strcmp(argv[i], "--lr") == 0 && i + 1 < argc) {
+      given_lr = std::strtof(argv[++i], nullptr);
     } else if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
       visits = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
     } else {
-      std::fprintf(stderr, "usage: reptile_sine [--quick] [--csv FILE] [--rounds N] [--speed] [--study]\n");
+      std::fprintf(stderr, "usage: reptile_sine [--quick] [--csv FILE] [--rounds N] [--lr LR] [--speed] [--study]\n");
       return 2;
     }
   }
@@ -600,14 +606,16 @@ int main(int argc, char** argv) {
     test.push_back(make_tasks(plan.test_tasks, test_rng(s)));
   }
 
-  float lr10 = kDefaultLr10, lr50 = kDefaultLr50;
-  if (full || study_only) {
+  float lr10 = given_lr > 0.0f ? given_lr : kDefaultLr10, lr50 = given_lr > 0.0f ? given_lr : kDefaultLr50;
+  if ((full && given_lr <= 0.0f) || study_only) {
     const std::vector<LrPoint> points = lr_study(seeds, 3000, val);
     lr10 = choose_lr(points, false);
     lr50 = choose_lr(points, true);
   }
   std::printf("\ndevice online lr: k=10 %.3f, k=50 %.3f%s\n", static_cast<double>(lr10), static_cast<double>(lr50),
-              full || study_only ? " (chosen by the study on validation tasks)" : " (the full study's choice)");
+              given_lr > 0.0f ? " (--lr)"
+              : full || study_only ? " (chosen by the study on validation tasks)"
+                                   : " (the full study's choice)");
   if (study_only) return 0;
 
   // Configurations, then one run per seed.
