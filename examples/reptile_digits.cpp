@@ -50,8 +50,12 @@
 //             samples (5-shot), never the test episodes. The choices maximise
 //             the accuracy averaged over steps 1, 4, 8 and 32: after 32 steps
 //             alone nearly every init is at ~99% on classes it was meta-trained
-//             on, which cannot rank them. The curves (accuracy after 32 steps)
-//             use the first 100 of these episodes every 500 device visits.
+//             on, which cannot rank them. The curves (accuracy after 4 and
+//             32 steps) use the first 100 of these episodes every 500 visits.
+//             The log also tests every other configuration of the sweeps
+//             (5-shot; a diagnostic, not a choice, not in the CSV), e.g.
+//             TinyReptile at lr 0.01, batch Reptile's step budget (30 × 0.01 =
+//             3 × 0.1).
 //
 // CSV: one row per (method, k, eps0, seed), metric = query accuracy in %.
 // Method names: tinyreptile, reptile, fedavg, joint, scratch; "_relu" for the
@@ -278,7 +282,7 @@ struct Run {
   std::uint64_t seed = 0;
   meta::Parameters<Net> theta;
   double seconds = 0.0;       // meta-training only
-  std::vector<float> curve;   // validation accuracy (5-shot, 32 steps) every curve_every visits, from 0
+  std::vector<float> curve4, curve32;  // validation accuracy (5-shot) after 4 and 32 steps every curve_every visits
   float val = 0.0f;           // final validation score: mean accuracy after 1, 4, 8, 32 steps
   float val32 = 0.0f;         // final validation accuracy after 32 steps
   float hidden_stat = 0.0f;   // ReLU: dead hidden units; tanh: % of saturated activations
@@ -361,7 +365,10 @@ struct Bench {
 
   // Curve point after `visits` device visits; the timer does not count it.
   void curve_point(Run<Net>& run, const meta::Parameters<Net>& theta, std::uint32_t visits) const {
-    if (visits % cfg.curve_every == 0) run.curve.push_back(validate(theta, cfg.curve_episodes)[kReports - 1]);
+    if (visits % cfg.curve_every != 0) return;
+    const Scores v = validate(theta, cfg.curve_episodes);
+    run.curve4.push_back(v[2]);
+    run.curve32.push_back(v[kReports - 1]);
   }
 
   Run<Net> train(Method m, float eps0, float lr, std::uint64_t seed) const {
@@ -541,20 +548,25 @@ void csv_rows(Output& out, const Row& r, Method m, const std::vector<double>& se
   std::fflush(out.csv);
 }
 
-// Curves (mean over seeds) for the plot: one column per shown configuration.
+// Curves (mean over seeds) for the plot: per shown configuration a column of
+// the accuracy after 4 steps and one after 32 steps.
 struct Curves {
-  std::vector<std::string> names;
+  std::vector<std::string> names;  // "<net> <steps> <configuration>"
   std::vector<std::vector<double>> columns;
 };
 
 template <class Net>
-void add_curve(Curves& c, const std::string& label, const std::vector<const Run<Net>*>& runs) {
-  std::vector<double> mean(runs.front()->curve.size(), 0.0);
-  for (const Run<Net>* r : runs)
-    for (std::size_t i = 0; i < mean.size() && i < r->curve.size(); ++i)
-      mean[i] += static_cast<double>(r->curve[i]) / static_cast<double>(runs.size());
-  c.names.push_back(label);
-  c.columns.push_back(mean);
+void add_curve(Curves& c, const std::string& net, const std::string& label, const std::vector<const Run<Net>*>& runs) {
+  for (int steps : {4, 32}) {
+    std::vector<double> mean;
+    for (const Run<Net>* r : runs) {
+      const std::vector<float>& v = steps == 4 ? r->curve4 : r->curve32;
+      mean.resize(v.size(), 0.0);
+      for (std::size_t i = 0; i < v.size(); ++i) mean[i] += static_cast<double>(v[i]) / static_cast<double>(runs.size());
+    }
+    c.names.push_back(net + " " + std::to_string(steps) + " " + label);
+    c.columns.push_back(mean);
+  }
 }
 
 // ---------------------------------------------------------------- the experiment of one network
@@ -691,6 +703,33 @@ Headline run_network(const char* net_name, const Digits& d, const Settings& cfg,
     }
   }
 
+  // Diagnostic: the configurations the validation did not choose, on the test
+  // episodes (5-shot). Not a choice and not in the CSV.
+  bool header = false;
+  for (const Config& c : configs) {
+    if (std::find(shown.begin(), shown.end(), &c) != shown.end()) continue;
+    if (!header)
+      print_header("diagnostic: every other configuration on the test episodes (5-shot; not chosen on validation, "
+                   "not in the CSV)");
+    header = true;
+    Row r;
+    r.net = net_name;
+    r.method = name(c.m);
+    r.eps0 = c.eps0;
+    r.lr = c.lr;
+    r.val = c.val;
+    std::vector<double> hidden;
+    for (std::size_t s = 0; s < c.runs.size(); ++s) {
+      g_progress.run = std::string("diagnostic ") + net_name + " " + name(c.m);
+      r.per_seed.push_back(evaluate<Net>(c.runs[s].theta, test_eps[s], cfg.test_episodes, 5, d));
+      hidden.push_back(static_cast<double>(c.runs[s].hidden_stat));
+      r.seconds += c.runs[s].seconds;
+      r.visits += cfg.rounds;
+    }
+    r.hidden = mean_std(hidden).mean;
+    print_row(r);
+  }
+
   // Validation curves of the shown meta-trained configurations (mean over seeds).
   for (const Config* c : shown) {
     if (c->m == Method::scratch) continue;
@@ -698,10 +737,10 @@ Headline run_network(const char* net_name, const Digits& d, const Settings& cfg,
     for (const Run<Net>& r : c->runs) runs.push_back(&r);
     char label[96];
     if (c->m == Method::tinyreptile || c->m == Method::reptile)
-      std::snprintf(label, sizeof label, "%s %s eps0 %.1f", net_name, name(c->m), static_cast<double>(c->eps0));
+      std::snprintf(label, sizeof label, "%s eps0 %.1f", name(c->m), static_cast<double>(c->eps0));
     else
-      std::snprintf(label, sizeof label, "%s %s", net_name, name(c->m));
-    add_curve(curves, label, runs);
+      std::snprintf(label, sizeof label, "%s", name(c->m));
+    add_curve(curves, net_name, label, runs);
   }
 
   std::printf("\ndevice cost per round (%s): method, RAM bytes, training MACs, bytes sent, host us per device round\n",
@@ -757,23 +796,25 @@ bool plot(const Curves& c, const Settings& cfg, const std::string& dat, const st
   std::FILE* g = std::fopen(script.c_str(), "w");
   if (g == nullptr) return false;
   std::fprintf(g,
-               "set terminal pngcairo size 1200,520 font \",10\"\nset output \"%s\"\n"
-               "set multiplot layout 1,2 title \"P2 digits: validation accuracy (classes 0-5 held out, 3-way 5-shot, "
-               "32 steps), mean over %zu seed(s)\"\n"
+               "set terminal pngcairo size 1200,900 font \",10\"\nset output \"%s\"\n"
+               "set multiplot layout 2,2 title \"P2 digits: validation accuracy (held-out samples of classes 0-5, "
+               "3-way 5-shot), mean over %zu seed(s)\"\n"
                "set xlabel \"device visits (rounds of one device)\"\nset ylabel \"query accuracy %%\"\nset grid\n"
                "set key bottom right\n",
                png.c_str(), cfg.seeds.size());
-  for (const char* net : {"tanh", "relu"}) {
-    std::fprintf(g, "set title \"%s\"\nplot", net);
-    bool first = true;
-    for (std::size_t i = 0; i < c.names.size(); ++i) {
-      if (c.names[i].compare(0, std::strlen(net), net) != 0) continue;
-      std::fprintf(g, "%s \"%s\" using 1:%zu with linespoints lw 2 pt 7 ps 0.5 title \"%s\"", first ? "" : ",",
-                   dat.c_str(), i + 2, c.names[i].c_str() + std::strlen(net) + 1);
-      first = false;
+  for (const char* steps : {"4", "32"})
+    for (const char* net : {"tanh", "relu"}) {
+      const std::string prefix = std::string(net) + " " + steps + " ";
+      std::fprintf(g, "set title \"%s, after %s adaptation steps\"\nplot", net, steps);
+      bool first = true;
+      for (std::size_t i = 0; i < c.names.size(); ++i) {
+        if (c.names[i].compare(0, prefix.size(), prefix) != 0) continue;
+        std::fprintf(g, "%s \"%s\" using 1:%zu with linespoints lw 2 pt 7 ps 0.5 title \"%s\"", first ? "" : ",",
+                     dat.c_str(), i + 2, c.names[i].c_str() + prefix.size());
+        first = false;
+      }
+      std::fprintf(g, "\n");
     }
-    std::fprintf(g, "\n");
-  }
   std::fprintf(g, "unset multiplot\n");
   std::fclose(g);
   std::remove(png.c_str());
@@ -840,7 +881,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (cfg.quick) {  // the learning rates the full run chose on validation
+  if (cfg.quick) {  // one grid point of each learning-rate sweep
     cfg.rounds = 1000;
     cfg.test_episodes = 100;
     cfg.val_episodes = 50;
