@@ -120,13 +120,15 @@ class Server {
     const float w = rule_ == Aggregation::fedavg ? static_cast<float>(samples) : 1.0f;
     if (w <= 0.0f) return Status::empty_batch;
     // Check first (nothing written): the largest |Δ| must keep the sum finite.
-    float largest = 0.0f;
+    // |Δ| ordered by its bits (NaN and Inf above every finite value): no branch, so it vectorises.
+    std::uint32_t largest_bits = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      const float d = is_phi ? v[i] - theta_.values[i] : v[i];
-      const float a = d < 0.0f ? -d : d;
-      if (!is_finite(d)) return Status::non_finite_update;
-      largest = a > largest ? a : largest;
+      const std::uint32_t a = float_bits(is_phi ? v[i] - theta_.values[i] : v[i]) & 0x7fffffffu;
+      largest_bits = a > largest_bits ? a : largest_bits;
     }
+    float largest;
+    std::memcpy(&largest, &largest_bits, sizeof largest);
+    if (!is_finite(largest)) return Status::non_finite_update;
     const float bound = sum_bound_ + w * largest;
     if (!tinyadapt::detail::within_limit(bound)) return Status::non_finite_update;
     for (std::size_t i = 0; i < count; ++i) sum_[i] += w * (is_phi ? v[i] - theta_.values[i] : v[i]);
