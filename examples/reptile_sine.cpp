@@ -395,7 +395,7 @@ void single_task(LrPoint& p, std::uint64_t seed, const std::vector<FewShotTask>&
   p.refused.push_back(refused);
 }
 
-std::vector<LrPoint> lr_study(const std::vector<std::uint64_t>& seeds, unsigned visits,
+std::vector<LrPoint> lr_study(const std::vector<std::uint64_t>& seeds, unsigned visits, unsigned joint_visits,
                               const std::vector<std::vector<FewShotTask>>& val) {
   const float lrs[] = {0.002f, 0.005f, 0.01f, 0.0125f, 0.015f, 0.0175f, 0.02f, 0.03f, 0.05f};
   const float norms[] = {ta::default_max_grad_norm, INFINITY};
@@ -404,11 +404,13 @@ std::vector<LrPoint> lr_study(const std::vector<std::uint64_t>& seeds, unsigned 
   plan.visits = visits;
   plan.checkpoints = 1;
   plan.progress = false;
+  Plan joint_plan = plan;  // the joint network trains on one long stream: its full length
+  joint_plan.visits = joint_visits;
   std::printf("\n== online learning rate of batch-1 SGD on W1 (validation tasks, %zu seeds)\n", seeds.size());
   std::printf("single task: 1,000 online samples of one task from θ0, grid MSE (%zu tasks; 'worse': tasks ending above\n"
               "their start, summed); TinyReptile: %u rounds, ε0 = 1 decayed, validation MSE after 32 adaptation steps;\n"
-              "joint: %u x 10 samples online\n",
-              std::min<std::size_t>(20, val[0].size()), visits, visits);
+              "joint: %u x 10 samples online, validation MSE after 32 steps\n",
+              std::min<std::size_t>(20, val[0].size()), visits, joint_visits);
   std::printf("%-9s %-6s | %-15s %-5s %-7s | %-15s %-15s | %-15s\n", "clip", "lr", "single-task MSE", "worse", "refused",
               "TinyReptile k10", "TinyReptile k50", "joint k10 val@32");
   for (float norm : norms) {
@@ -421,7 +423,7 @@ std::vector<LrPoint> lr_study(const std::vector<std::uint64_t>& seeds, unsigned 
           (k == 10 ? p.val10 : p.val50).push_back(r.val32);
           p.refused.back() += r.skipped + r.rejected;
         }
-        const Run j = run({Method::joint, 10, 0.0f, lr, norm}, seeds[s], plan, val[s], nullptr);
+        const Run j = run({Method::joint, 10, 0.0f, lr, norm}, seeds[s], joint_plan, val[s], nullptr);
         p.joint_mse.push_back(j.curve.back().second);
         p.refused.back() += j.skipped;
       }
@@ -445,6 +447,21 @@ float choose_lr(const std::vector<LrPoint>& points, bool k50) {
     if (std::isinf(p.max_norm) || mean_of(p.refused) > 0.0 || mean_of(p.single_diverged) > 0.0) continue;
     const double m = mean_of(k50 ? p.val50 : p.val10);
     if (m < best_mse) {
+      best_mse = m;
+      best = p.lr;
+    }
+  }
+  return best;
+}
+
+// The joint network's lr: its best validation MSE, default clipping (a long
+// online run diverges at rates a k-sample device round survives).
+float choose_joint_lr(const std::vector<LrPoint>& points) {
+  float best = 0.01f;
+  double best_mse = INFINITY;
+  for (const LrPoint& p : points) {
+    const double m = mean_of(p.joint_mse);
+    if (!std::isinf(p.max_norm) && m < best_mse) {
       best_mse = m;
       best = p.lr;
     }
@@ -562,7 +579,7 @@ int main(int argc, char** argv) {
   }
   // The device lr used when the study is not run (--quick, --rounds, --speed):
   // what the full study chooses (README).
-  constexpr float kDefaultLr10 = 0.015f, kDefaultLr50 = 0.015f;
+  constexpr float kDefaultLr10 = 0.015f, kDefaultLr50 = 0.015f, kDefaultLrJoint = 0.01f;
   if (speed_only) {
     double best = INFINITY;
     for (int i = 0; i < 3; ++i) {
@@ -607,12 +624,15 @@ int main(int argc, char** argv) {
   }
 
   float lr10 = given_lr > 0.0f ? given_lr : kDefaultLr10, lr50 = given_lr > 0.0f ? given_lr : kDefaultLr50;
+  float lr_joint = given_lr > 0.0f ? given_lr : kDefaultLrJoint;
   if ((full && given_lr <= 0.0f) || study_only) {
-    const std::vector<LrPoint> points = lr_study(seeds, 3000, val);
+    const std::vector<LrPoint> points = lr_study(seeds, 3000, plan.visits, val);
     lr10 = choose_lr(points, false);
     lr50 = choose_lr(points, true);
+    lr_joint = choose_joint_lr(points);
   }
-  std::printf("\ndevice online lr: k=10 %.3f, k=50 %.3f%s\n", static_cast<double>(lr10), static_cast<double>(lr50),
+  std::printf("\nonline lr: devices k=10 %.4f, k=50 %.4f, joint %.4f%s\n", static_cast<double>(lr10),
+              static_cast<double>(lr50), static_cast<double>(lr_joint),
               given_lr > 0.0f ? " (--lr)"
               : full || study_only ? " (chosen by the study on validation tasks)"
                                    : " (the full study's choice)");
@@ -626,7 +646,7 @@ int main(int argc, char** argv) {
     for (float e : eps0s) configs.push_back({Method::tinyreptile, k, e, k == 10 ? lr10 : lr50, clip});
   for (float e : eps0s) configs.push_back({Method::reptile, static_cast<unsigned>(kBatchPoints), e, kBatchLr, clip});
   for (unsigned k : {10u, 50u}) configs.push_back({Method::fedavg, k, 1.0f, k == 10 ? lr10 : lr50, clip});
-  for (unsigned k : {10u, 50u}) configs.push_back({Method::joint, k, 0.0f, k == 10 ? lr10 : lr50, clip});
+  for (unsigned k : {10u, 50u}) configs.push_back({Method::joint, k, 0.0f, lr_joint, clip});
   configs.push_back({Method::scratch, 0, 0.0f, 0.0f, clip});
 
   std::printf("\n== meta-training and test (MSE on the %zu test tasks after 0/1/4/8/32 steps)\n", plan.test_tasks);
