@@ -530,10 +530,10 @@ void write_curves(const std::string& stem, const std::vector<std::vector<const R
   std::FILE* g = std::fopen(script.c_str(), "w");
   if (!g) return;
   std::fprintf(g,
-               "set terminal pngcairo size 900,540 font \",11\"\nset output \"%s\"\n"
+               "set terminal pngcairo size 1100,540 font \",11\"\nset output \"%s\"\n"
                "set title \"P1 sine, W1: validation MSE after 32 adaptation steps (mean over seeds)\"\n"
                "set xlabel \"device visits (tasks seen)\"\nset ylabel \"MSE\"\nset logscale y\nset grid\n"
-               "set key top right\nplot ",
+               "set key outside right\nplot ",
                png.c_str());
   for (std::size_t i = 0; i < chosen.size(); ++i)
     std::fprintf(g, "%s\"%s\" index %zu using 1:2 with linespoints lw 2 title \"%s\"", i ? ", \\\n     " : "",
