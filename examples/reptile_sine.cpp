@@ -42,6 +42,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
@@ -318,13 +319,16 @@ Run run(const Config& c, std::uint64_t seed, const Plan& plan, const std::vector
 }
 
 // The timed run: TinyReptile k = 10, 30,000 rounds, nothing but the meta-training.
-double timed_tinyreptile(float lr, unsigned rounds) {
+// Wall seconds; cpu receives the process's CPU seconds (the same on an idle
+// core, less than wall on a loaded machine).
+double timed_tinyreptile(float lr, unsigned rounds, double& cpu) {
   ta::Rng irng = init_rng(1);
   g_init.init(irng);
   Stream sample(data_rng(1));
   const auto owned = std::make_unique<meta::Server<W1>>(g_init, ta::LinearDecayLR{1.0f, 0.0f, rounds});
   meta::Server<W1>& server = *owned;
   Opt sgd(lr);
+  const std::clock_t c0 = std::clock();
   const Clock::time_point t0 = Clock::now();
   for (unsigned r = 0; r < rounds; ++r) {
     sample.next_task();
@@ -332,6 +336,7 @@ double timed_tinyreptile(float lr, unsigned rounds) {
       server.add(g_device.parameters(), 10);
     server.end_round();
   }
+  cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
@@ -581,13 +586,16 @@ int main(int argc, char** argv) {
   // what the full study chooses (README).
   constexpr float kDefaultLr10 = 0.015f, kDefaultLr50 = 0.015f, kDefaultLrJoint = 0.01f;
   if (speed_only) {
-    double best = INFINITY;
-    for (int i = 0; i < 3; ++i) {
-      const double s = timed_tinyreptile(kDefaultLr10, 30000);
+    double best = INFINITY, best_cpu = INFINITY;
+    for (int i = 0; i < 5; ++i) {
+      double cpu = 0.0;
+      const double s = timed_tinyreptile(kDefaultLr10, 30000, cpu);
       best = std::min(best, s);
-      std::printf("TinyReptile k=10, 30,000 rounds, lr %.3f: meta-training %.3f s\n", static_cast<double>(kDefaultLr10), s);
+      best_cpu = std::min(best_cpu, cpu);
+      std::printf("TinyReptile k=10, 30,000 rounds, lr %.3f: meta-training %.3f s wall, %.3f s CPU\n",
+                  static_cast<double>(kDefaultLr10), s, cpu);
     }
-    std::printf("speed: best of 3 %.3f s (target <= 0.5 s)\n", best);
+    std::printf("speed: best of 5 %.3f s wall, %.3f s CPU (target <= 0.5 s)\n", best, best_cpu);
     return 0;
   }
 
@@ -748,9 +756,14 @@ int main(int argc, char** argv) {
     for (std::size_t j : {1u, 2u}) learns = learns && step(meta_init, j) < step(scr, j);
 
   if (full) {
-    double best = INFINITY;
-    for (int i = 0; i < 3; ++i) best = std::min(best, timed_tinyreptile(lr10, 30000));
-    target("TinyReptile k=10, 30,000 rounds meta-training, s (best of 3)", best, 0.5, true);
+    double best = INFINITY, best_cpu = INFINITY;
+    for (int i = 0; i < 3; ++i) {
+      double cpu = 0.0;
+      best = std::min(best, timed_tinyreptile(lr10, 30000, cpu));
+      best_cpu = std::min(best_cpu, cpu);
+    }
+    target("TinyReptile k=10, 30,000 rounds meta-training, wall s (best of 3)", best, 0.5, true);
+    target("TinyReptile k=10, 30,000 rounds meta-training, CPU s (best of 3)", best_cpu, 0.5, true);
   }
 
   if (!write_csv(csv, runs)) {
