@@ -657,6 +657,8 @@ int main(int argc, char** argv) {
   for (unsigned k : {10u, 50u}) configs.push_back({Method::joint, k, 0.0f, lr_joint, clip});
   configs.push_back({Method::scratch, 0, 0.0f, 0.0f, clip});
 
+  if (g_adapt_failures) std::printf("(study: %u adaptations from diverged θ refused)\n", g_adapt_failures);
+  g_adapt_failures = 0;
   std::printf("\n== meta-training and test (MSE on the %zu test tasks after 0/1/4/8/32 steps)\n", plan.test_tasks);
   std::printf("%-28s %-4s | %8s %8s %8s %8s %8s | %-9s | %-10s %-9s %-8s\n", "method", "seed", "step0", "step1",
               "step4", "step8", "step32", "val@32", "us/round", "rejected", "skipped");
