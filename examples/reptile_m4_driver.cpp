@@ -136,11 +136,12 @@ bool parse_round_line(const std::string& out, DeviceFigures& d) {
   if (at == std::string::npos) return false;
   const std::string line = out.substr(at, out.find('\n', at) - at);
   char method[32] = {};
-  const int n = std::sscanf(line.c_str(),
-                            "ROUND method=%31s k=%u trained=%u skipped=%u loss=%lf ram_static=%u stack=%u "
-                            "instr_receive=%u instr_round=%u instr_send=%u instr_step=%u instr_fixed=%u bytes_in=%u bytes_out=%u",
-                            method, &d.k, &d.trained, &d.skipped, &d.loss, &d.ram_static, &d.stack, &d.instr_receive,
-                            &d.instr_round, &d.instr_send, &d.instr_step, &d.instr_fixed, &d.bytes_in, &d.bytes_out);
+  const int n =
+      std::sscanf(line.c_str(),
+                  "ROUND method=%31s k=%u trained=%u skipped=%u loss=%lf ram_static=%u stack=%u "
+                  "instr_receive=%u instr_round=%u instr_send=%u instr_step=%u instr_fixed=%u bytes_in=%u bytes_out=%u",
+                  method, &d.k, &d.trained, &d.skipped, &d.loss, &d.ram_static, &d.stack, &d.instr_receive,
+                  &d.instr_round, &d.instr_send, &d.instr_step, &d.instr_fixed, &d.bytes_in, &d.bytes_out);
   d.method = method;
   return n == 14;
 }
@@ -234,7 +235,8 @@ int check_device(const Options& o) {
   ta::Rng rng(o.seed);
   init.init(rng);
   const std::uint32_t seed = 12345;
-  const std::string args = "theta.bin phi.bin " + std::to_string(seed) + (batch_method(o) ? "" : " " + std::to_string(o.k));
+  const std::string args =
+      "theta.bin phi.bin " + std::to_string(seed) + (batch_method(o) ? "" : " " + std::to_string(o.k));
 
   // A good θ: exit 0, a valid φ that matches the host's round from the same θ.
   std::remove((o.workdir + "/phi.bin").c_str());
@@ -252,10 +254,10 @@ int check_device(const Options& o) {
     fail("a valid theta: phi.bin is missing or not a W1 parameter blob", r);
   } else {
     const meta::RoundResult hr = host.round(o, static_cast<const W1&>(init).parameters(), seed);
-    const float diff = max_abs_diff(static_cast<const W1&>(device_phi).parameters(),
-                                    static_cast<const W1&>(host.net).parameters());
-    const float moved = max_abs_diff(static_cast<const W1&>(device_phi).parameters(),
-                                     static_cast<const W1&>(init).parameters());
+    const float diff =
+        max_abs_diff(static_cast<const W1&>(device_phi).parameters(), static_cast<const W1&>(host.net).parameters());
+    const float moved =
+        max_abs_diff(static_cast<const W1&>(device_phi).parameters(), static_cast<const W1&>(init).parameters());
     std::printf("valid theta: exit 0, %u samples trained, max |phi_M4 - phi_host| = %.3g, max |phi - theta| = %.3g\n",
                 d.trained, static_cast<double>(diff), static_cast<double>(moved));
     if (!hr.ok() || d.trained != hr.trained || d.method != o.method) fail("device and host rounds differ", r);
@@ -291,8 +293,8 @@ int check_device(const Options& o) {
     std::remove((o.workdir + "/phi.bin").c_str());
     write_file(o.workdir + "/theta.bin", e.blob.data(), e.blob.size());
     r = run_device(o, args);
-    const bool said = r.output.find("theta refused") != std::string::npos &&
-                      r.output.find(e.message) != std::string::npos;
+    const bool said =
+        r.output.find("theta refused") != std::string::npos && r.output.find(e.message) != std::string::npos;
     if (r.status != rm::exit_theta_refused || !said || file_exists(o.workdir + "/phi.bin") ||
         r.output.find("ROUND ") != std::string::npos) {
       fail(std::string("refusal of ") + e.what, r);
@@ -325,13 +327,14 @@ int meta_train(const Options& o) {
   std::vector<std::uint32_t> tests(o.test_tasks);
   for (std::uint32_t& s : tests) s = test_seed(test_rng);
 
-  std::printf("P1 %s meta-training, %u rounds of one device (%s), eps %.2f -> 0 linearly, seed %u\n",
-              o.method.c_str(), o.rounds,
+  std::printf("P1 %s meta-training, %u rounds of one device (%s), eps %.2f -> 0 linearly, seed %u\n", o.method.c_str(),
+              o.rounds,
               batch_method(o) ? "batch Reptile: 50 stored samples, 5 minibatch steps of 10, SGD lr 0.02"
                               : ("k = " + std::to_string(o.k) + " online SGD steps, lr 0.015").c_str(),
               static_cast<double>(o.eps0), o.seed);
-  if (!o.host_only) std::printf("device rounds: %s under %s (-icount shift=8), workdir %s\n", o.elf.c_str(),
-                                o.qemu.c_str(), o.workdir.c_str());
+  if (!o.host_only)
+    std::printf("device rounds: %s under %s (-icount shift=8), workdir %s\n", o.elf.c_str(), o.qemu.c_str(),
+                o.workdir.c_str());
 
   FILE* csv = o.csv.empty() ? nullptr : std::fopen(o.csv.c_str(), "w");
   if (!o.csv.empty() && csv == nullptr) {
@@ -339,12 +342,13 @@ int meta_train(const Options& o) {
     return exit_fail;
   }
   if (csv != nullptr)
-    std::fprintf(csv,
-                 "round,task_seed,trained,loss_m4,ram_static,stack,instr_receive,instr_round,instr_send,instr_step,"
-                 "bytes_in,bytes_out,wall_seconds,max_phi_diff\n");
+    std::fprintf(
+        csv,
+        "round,task_seed,trained,loss_m4,ram_static,stack,instr_receive,instr_round,instr_send,instr_step,instr_fixed,"
+        "bytes_in,bytes_out,wall_seconds,max_phi_diff\n");
   if (!o.host_only)
-    std::printf("%6s %11s %7s %9s %15s %11s %11s %9s %8s %10s\n", "round", "task seed", "trained", "loss", "RAM st+stack",
-                "instr round", "instr total", "bytes i/o", "wall ms", "max|dphi|");
+    std::printf("%6s %11s %7s %9s %15s %11s %11s %9s %8s %10s\n", "round", "task seed", "trained", "loss",
+                "RAM st+stack", "instr round", "instr total", "bytes i/o", "wall ms", "max|dphi|");
 
   std::vector<double> walls;
   DeviceFigures first{}, lo{}, hi{};
@@ -371,11 +375,12 @@ int meta_train(const Options& o) {
       std::printf("cannot write %s/theta.bin\n", o.workdir.c_str());
       return exit_fail;
     }
-    const Run r = run_device(o, "theta.bin phi.bin " + std::to_string(seed) +
-                                    (batch_method(o) ? "" : " " + std::to_string(o.k)));
+    const Run r =
+        run_device(o, "theta.bin phi.bin " + std::to_string(seed) + (batch_method(o) ? "" : " " + std::to_string(o.k)));
     DeviceFigures d;
     std::vector<unsigned char> phi;
-    if (r.status != 0 || !parse_round_line(r.output, d) || d.method != o.method || !read_file(o.workdir + "/phi.bin", phi) ||
+    if (r.status != 0 || !parse_round_line(r.output, d) || d.method != o.method ||
+        !read_file(o.workdir + "/phi.bin", phi) ||
         ta::io::load_parameters(device_phi, phi.data(), phi.size()) != ta::io::ParamStatus::ok) {
       std::printf("device round %u failed (QEMU exit status %d):\n%s\n", round, r.status, r.output.c_str());
       return exit_fail;
@@ -387,8 +392,8 @@ int meta_train(const Options& o) {
     }
     // The device's φ against the host's round from the same θ.
     (void)replay.round(o, static_cast<const W1&>(theta_net).parameters(), seed);
-    const float dphi = max_abs_diff(static_cast<const W1&>(device_phi).parameters(),
-                                    static_cast<const W1&>(replay.net).parameters());
+    const float dphi =
+        max_abs_diff(static_cast<const W1&>(device_phi).parameters(), static_cast<const W1&>(replay.net).parameters());
     worst_phi = std::max(worst_phi, dphi);
     walls.push_back(r.seconds);
     const std::uint32_t total = d.instr_receive + d.instr_round + d.instr_send;
@@ -397,9 +402,9 @@ int meta_train(const Options& o) {
     lo.stack = std::min(lo.stack, d.stack), hi.stack = std::max(hi.stack, d.stack);
     total_lo = round == 0 ? total : std::min(total_lo, total), total_hi = std::max(total_hi, total);
     if (csv != nullptr)
-      std::fprintf(csv, "%u,%u,%u,%.6f,%u,%u,%u,%u,%u,%u,%u,%u,%.4f,%.3g\n", round, seed, d.trained, d.loss,
-                   d.ram_static, d.stack, d.instr_receive, d.instr_round, d.instr_send, d.instr_step, d.bytes_in,
-                   d.bytes_out, r.seconds, static_cast<double>(dphi));
+      std::fprintf(csv, "%u,%u,%u,%.6f,%u,%u,%u,%u,%u,%u,%u,%u,%u,%.4f,%.3g\n", round, seed, d.trained, d.loss,
+                   d.ram_static, d.stack, d.instr_receive, d.instr_round, d.instr_send, d.instr_step, d.instr_fixed,
+                   d.bytes_in, d.bytes_out, r.seconds, static_cast<double>(dphi));
     if (round < 5 || (round + 1) % 25 == 0 || round + 1 == o.rounds) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
       std::printf("%6u %11u %7u %9.4f %8u+%-6u %11u %11u %4u/%-4u %8.0f %10.2g   (%.0f s, ETA %.0f s)\n", round + 1,
@@ -415,12 +420,14 @@ int meta_train(const Options& o) {
     std::sort(walls.begin(), walls.end());
     double sum = 0.0;
     for (double w : walls) sum += w;
-    std::printf("\ndevice round on the M4 (%s): RAM %u B static + %u..%u B stack; instructions per round %u..%u "
-                "(training), %u..%u with receive/check/send; one SGD step %u; bytes in %u, out %u\n",
-                o.method.c_str(), first.ram_static, lo.stack, hi.stack, lo.instr_round, hi.instr_round,
-                total_lo, total_hi, first.instr_step, first.bytes_in, first.bytes_out);
+    std::printf(
+        "\ndevice round on the M4 (%s): RAM %u B static + %u..%u B stack; instructions per round %u..%u "
+        "(training), %u..%u with receive/check/send; one SGD step %u; bytes in %u, out %u\n",
+        o.method.c_str(), first.ram_static, lo.stack, hi.stack, lo.instr_round, hi.instr_round, total_lo, total_hi,
+        first.instr_step, first.bytes_in, first.bytes_out);
     std::printf("wall time per round (QEMU start-up + run): mean %.0f ms, median %.0f ms, min %.0f, max %.0f\n",
-                sum / static_cast<double>(walls.size()) * 1e3, walls[walls.size() / 2] * 1e3, walls.front() * 1e3, walls.back() * 1e3);
+                sum / static_cast<double>(walls.size()) * 1e3, walls[walls.size() / 2] * 1e3, walls.front() * 1e3,
+                walls.back() * 1e3);
     std::printf("max |phi_M4 - phi_host| over the rounds (same theta): %.3g\n", static_cast<double>(worst_phi));
     std::printf("max |theta_M4 - theta_host| after %u rounds: %.3g\n", o.rounds,
                 static_cast<double>(max_abs_diff(m4.theta(), host.theta())));
@@ -453,9 +460,10 @@ int meta_train(const Options& o) {
       double worst8 = 0.0;
       for (std::size_t j = 0; j + 1 < n_report; ++j) worst8 = std::max(worst8, std::fabs(rel[j]));
       const bool ok = theta_rel <= o.tolerance && worst8 <= o.tolerance;
-      std::printf("%s: max |theta_M4 - theta_host| / max |theta_host| = %.3g, largest relative difference of the MSE "
-                  "after 0-8 steps %.3g (tolerance %.3g); after 32 steps %.3g (not checked)\n",
-                  ok ? "agree" : "FAIL", theta_rel, worst8, o.tolerance, std::fabs(rel[n_report - 1]));
+      std::printf(
+          "%s: max |theta_M4 - theta_host| / max |theta_host| = %.3g, largest relative difference of the MSE "
+          "after 0-8 steps %.3g (tolerance %.3g); after 32 steps %.3g (not checked)\n",
+          ok ? "agree" : "FAIL", theta_rel, worst8, o.tolerance, std::fabs(rel[n_report - 1]));
       if (!ok) status = exit_fail;
     }
   }
@@ -493,22 +501,38 @@ Options parse(int argc, char** argv) {
     const auto number = [&](std::uint32_t& out) {
       if (!to_uint(value(), out)) usage(("not a number after " + a).c_str());
     };
-    if (a == "--elf") o.elf = value();
-    else if (a == "--qemu") o.qemu = value();
-    else if (a == "--workdir") o.workdir = value();
-    else if (a == "--csv") o.csv = value();
-    else if (a == "--write-theta") o.write_theta = value();
-    else if (a == "--method") o.method = value();
-    else if (a == "--rounds") number(o.rounds);
-    else if (a == "--k") number(o.k);
-    else if (a == "--seed") number(o.seed);
-    else if (a == "--test-tasks") number(o.test_tasks);
-    else if (a == "--eps0") o.eps0 = std::strtof(value(), nullptr);
-    else if (a == "--tolerance") o.tolerance = std::strtod(value(), nullptr);
-    else if (a == "--host-only") o.host_only = true;
-    else if (a == "--check-device") o.check_device = true;
-    else if (a == "--corrupt") o.corrupt = true;
-    else usage(("unknown argument " + a).c_str());
+    if (a == "--elf")
+      o.elf = value();
+    else if (a == "--qemu")
+      o.qemu = value();
+    else if (a == "--workdir")
+      o.workdir = value();
+    else if (a == "--csv")
+      o.csv = value();
+    else if (a == "--write-theta")
+      o.write_theta = value();
+    else if (a == "--method")
+      o.method = value();
+    else if (a == "--rounds")
+      number(o.rounds);
+    else if (a == "--k")
+      number(o.k);
+    else if (a == "--seed")
+      number(o.seed);
+    else if (a == "--test-tasks")
+      number(o.test_tasks);
+    else if (a == "--eps0")
+      o.eps0 = std::strtof(value(), nullptr);
+    else if (a == "--tolerance")
+      o.tolerance = std::strtod(value(), nullptr);
+    else if (a == "--host-only")
+      o.host_only = true;
+    else if (a == "--check-device")
+      o.check_device = true;
+    else if (a == "--corrupt")
+      o.corrupt = true;
+    else
+      usage(("unknown argument " + a).c_str());
   }
   if (o.method != "tinyreptile" && o.method != "reptile") usage("--method is tinyreptile or reptile");
   if (o.rounds == 0 || o.test_tasks == 0) usage("--rounds and --test-tasks must be positive");

@@ -90,7 +90,7 @@ inline const char* receive_theta(const char* name, W1& net, uint32_t& bytes_in) 
     why = io::to_string(io::ParamStatus::count_mismatch);
   } else if (length != static_cast<int32_t>(io::parameter_bytes<W1>())) {
     why = length < static_cast<int32_t>(io::parameter_bytes<W1>()) ? io::to_string(io::ParamStatus::truncated)
-                                                                    : "theta file longer than the parameters";
+                                                                   : "theta file longer than the parameters";
   } else {
     bytes_in = sizeof header;
     const ta::Span<float> p = net.parameters();
@@ -164,9 +164,11 @@ inline bool print_figures(const Figures& f, uint32_t ram_budget) {
   m4::print_line("instructions, send phi:              ", f.instr_send, "");
   m4::print_line("instructions, one SGD step of W1:    ", f.instr_step, "");
   if (f.instr_fixed != 0) {
-    m4::print_line("instructions, the same round, k = 0: ", f.instr_fixed, " (loading and checking theta, health of phi)");
+    m4::print_line("instructions, the same round, k = 0: ", f.instr_fixed,
+                   " (loading and checking theta, health of phi)");
     board::print("round / (k x one step):              ");
-    board::print_float(static_cast<float>(f.instr_round) / (static_cast<float>(f.k) * static_cast<float>(f.instr_step)), 3);
+    board::print_float(static_cast<float>(f.instr_round) / (static_cast<float>(f.k) * static_cast<float>(f.instr_step)),
+                       3);
     board::print("\n");
   }
   m4::print_line("bytes in (theta):  ", f.bytes_in);

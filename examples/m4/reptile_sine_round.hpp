@@ -12,7 +12,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-
 #include <tinyadapt/tinyadapt.hpp>
 
 namespace reptile_m4 {
