@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "m4/reptile_sine_round.hpp"
@@ -501,38 +502,23 @@ Options parse(int argc, char** argv) {
     const auto number = [&](std::uint32_t& out) {
       if (!to_uint(value(), out)) usage(("not a number after " + a).c_str());
     };
-    if (a == "--elf")
-      o.elf = value();
-    else if (a == "--qemu")
-      o.qemu = value();
-    else if (a == "--workdir")
-      o.workdir = value();
-    else if (a == "--csv")
-      o.csv = value();
-    else if (a == "--write-theta")
-      o.write_theta = value();
-    else if (a == "--method")
-      o.method = value();
-    else if (a == "--rounds")
-      number(o.rounds);
-    else if (a == "--k")
-      number(o.k);
-    else if (a == "--seed")
-      number(o.seed);
-    else if (a == "--test-tasks")
-      number(o.test_tasks);
-    else if (a == "--eps0")
-      o.eps0 = std::strtof(value(), nullptr);
-    else if (a == "--tolerance")
-      o.tolerance = std::strtod(value(), nullptr);
-    else if (a == "--host-only")
-      o.host_only = true;
-    else if (a == "--check-device")
-      o.check_device = true;
-    else if (a == "--corrupt")
-      o.corrupt = true;
-    else
-      usage(("unknown argument " + a).c_str());
+    const std::pair<const char*, std::string*> strings[] = {
+        {"--elf", &o.elf}, {"--qemu", &o.qemu},     {"--workdir", &o.workdir},
+        {"--csv", &o.csv}, {"--method", &o.method}, {"--write-theta", &o.write_theta}};
+    const std::pair<const char*, std::uint32_t*> numbers[] = {
+        {"--rounds", &o.rounds}, {"--k", &o.k}, {"--seed", &o.seed}, {"--test-tasks", &o.test_tasks}};
+    const std::pair<const char*, bool*> flags[] = {
+        {"--host-only", &o.host_only}, {"--check-device", &o.check_device}, {"--corrupt", &o.corrupt}};
+    bool known = false;
+    for (const auto& [name, field] : strings)
+      if (a == name) *field = value(), known = true;
+    for (const auto& [name, field] : numbers)
+      if (a == name) number(*field), known = true;
+    for (const auto& [name, field] : flags)
+      if (a == name) *field = true, known = true;
+    if (a == "--eps0") o.eps0 = std::strtof(value(), nullptr), known = true;
+    if (a == "--tolerance") o.tolerance = std::strtod(value(), nullptr), known = true;
+    if (!known) usage(("unknown argument " + a).c_str());
   }
   if (o.method != "tinyreptile" && o.method != "reptile") usage("--method is tinyreptile or reptile");
   if (o.rounds == 0 || o.test_tasks == 0) usage("--rounds and --test-tasks must be positive");
