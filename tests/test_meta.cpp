@@ -56,6 +56,11 @@ TEST_CASE("device round: theta in, k online steps, refused samples counted and n
   meta::Parameters<Net> buf = theta;
   meta::delta_in_place(g_device, buf.span());
   CHECK(buf.values[3] == g_device.parameters()[3] - theta.values[3]);
+  // θ received straight into the network: trained in place, the same φ.
+  theta.copy_to(g_device);
+  const ta::Span<const float> in_place = static_cast<const Net&>(g_device).parameters();
+  CHECK(meta::device_round<ta::MSE>(g_device, sgd, in_place, 8, sample).ok());
+  CHECK(std::memcmp(by_hand.parameters().data(), g_device.parameters().data(), sizeof(float) * Net::param_count) == 0);
   // A wrong-size or non-finite θ is refused before anything is trained.
   float short_theta[5] = {};
   CHECK(meta::device_round<ta::MSE>(g_device, sgd, ta::Span<const float>(short_theta, 5), 8, sample).status ==

@@ -37,20 +37,24 @@ struct RoundResult {
 struct KeepLR {};
 
 namespace detail {
+// θ into the network. A θ that already is the network's parameters (received
+// straight into them, checked on the way as io::load_parameters does) is left
+// as it is: no copy, no second scan.
 template <class Net>
 Status load_theta(Net& net, Span<const float> theta) noexcept {
   if (theta.size() != Net::param_count) return Status::size_mismatch;
+  if (theta.data() == static_cast<const Net&>(net).parameters().data()) return Status::ok;
   if (!all_finite(theta.data(), theta.size())) return Status::non_finite_update;
   const Span<float> p = net.parameters();
   for (std::size_t i = 0; i < Net::param_count; ++i) p[i] = theta[i];
   return Status::ok;
 }
 
-// A round's end: φ must be usable, or the device says why it is not.
-template <class Net>
-RoundResult finish_round(Net& net, RoundResult r, double loss_sum) noexcept {
+// A round's end. φ needs no scan: θ was finite, and every step either
+// returned ok (finite parameters, by the step invariant) or changed nothing;
+// a step that blamed the model ended the round with that status.
+inline RoundResult finish_round(RoundResult r, double loss_sum) noexcept {
   if (r.trained > 0) r.mean_loss = static_cast<float>(loss_sum / r.trained);
-  if (r.status == Status::ok) r.status = check_health(net);
   return r;
 }
 }  // namespace detail
@@ -79,7 +83,7 @@ RoundResult device_round(Net& net, Opt& opt, Span<const float> theta, std::size_
       ++r.skipped;
     }
   }
-  return detail::finish_round(net, r, loss_sum);
+  return detail::finish_round(r, loss_sum);
 }
 template <class Loss, class Net, class Opt, class SampleFn, class Schedule = KeepLR>
 RoundResult device_round(Net& net, Opt& opt, const Parameters<Net>& theta, std::size_t k, SampleFn&& sample,
@@ -153,7 +157,7 @@ RoundResult batch_round(Net& net, Opt& opt, GradientAccumulator<Net>& acc, Span<
     const Status st = acc.apply(net, opt);
     if (st != Status::ok && st != Status::non_finite_gradient) r.status = st;
   }
-  return detail::finish_round(net, r, loss_sum);
+  return detail::finish_round(r, loss_sum);
 }
 
 }  // namespace tinyadapt::meta
