@@ -8,15 +8,17 @@
 
 namespace tinyadapt {
 
-// r, or x itself when x is NaN; a select on the bits, so -ffast-math keeps it.
-inline float keep_nan(float x, float r) noexcept {
-  const std::uint32_t xb = float_bits(x), rb = float_bits(r);
-  const std::uint32_t nan_mask = 0u - static_cast<std::uint32_t>((xb & 0x7fffffffu) > 0x7f800000u);
-  const std::uint32_t out = (xb & nan_mask) | (rb & ~nan_mask);
+// take_a ? a : b as a select on the bits, which -ffast-math cannot fold away.
+inline float select_bits(bool take_a, float a, float b) noexcept {
+  const std::uint32_t mask = 0u - static_cast<std::uint32_t>(take_a);
+  const std::uint32_t out = (float_bits(a) & mask) | (float_bits(b) & ~mask);
   float y;
   std::memcpy(&y, &out, sizeof y);
   return y;
 }
+
+// r, or x itself when x is NaN.
+inline float keep_nan(float x, float r) noexcept { return select_bits(is_nan(x), x, r); }
 
 // IEEE arithmetic carries a NaN through every formula below by itself; with
 // -ffinite-math-only (part of -ffast-math) the compiler may assume NaN away and
@@ -32,12 +34,10 @@ inline float keep_nan(float x, float r) noexcept {
 // would hide: tanh(Inf) = 1 would let a broken model train "ok".
 inline float poison_nonfinite(float x, float r) noexcept {
 #if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
-  const std::uint32_t xb = float_bits(x);
-  const std::uint32_t bad = 0u - static_cast<std::uint32_t>((xb & 0x7f800000u) == 0x7f800000u);
-  const std::uint32_t out = (0x7fc00000u & bad) | (float_bits(r) & ~bad);
-  float y;
-  std::memcpy(&y, &out, sizeof y);
-  return y;
+  const std::uint32_t quiet_nan_bits = 0x7fc00000u;
+  float quiet_nan;
+  std::memcpy(&quiet_nan, &quiet_nan_bits, sizeof quiet_nan);
+  return select_bits(!is_finite(x), quiet_nan, r);
 #else
   return r + 0.0f * x;  // 0 * x is 0 for finite x, NaN for NaN and +-Inf
 #endif
