@@ -49,7 +49,9 @@ inline float poison_nonfinite(float x, float r) noexcept {
 // (and the int conversion of a NaN is undefined), hiding a broken model
 // behind Tanh or Sigmoid.
 inline float exp_nonneg(float t_in) noexcept {
-  const float tk = t_in < 88.0f ? t_in : 88.0f;  // NaN -> 88: always safe to convert to int
+  // NaN -> 88: always safe to convert to int. A bit select, not `?:`: GCC turns
+  // the ternary feeding the conversion into a branch and the loop stays scalar.
+  const float tk = select_bits(t_in < 88.0f, t_in, 88.0f);
   const float t = t_in > 88.0f ? 88.0f : t_in;   // NaN stays NaN and reaches the result
   const int k = static_cast<int>(tk * 1.44269504089f + 0.5f);
   const float kf = static_cast<float>(k);
@@ -79,7 +81,7 @@ inline float tanh_fast(float x) noexcept {
   small = small * a2 - 1.0f / 3.0f;
   small = (small * a2) * a + a;
   const float large = 1.0f - 2.0f / (exp_nonneg(2.0f * a) + 1.0f);
-  const float t = a < 0.3f ? small : large;
+  const float t = select_bits(a < 0.3f, small, large);  // `?:` here becomes a branch too
   return TINYADAPT_PROPAGATE_NAN(x, x < 0.0f ? -t : t);
 }
 
