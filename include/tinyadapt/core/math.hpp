@@ -17,6 +17,18 @@ inline float select_bits(bool take_a, float a, float b) noexcept {
   return y;
 }
 
+// take_a ? a : b inside element-wise loops. With SIMD, a bit select: GCC turns
+// some ternaries (one feeding a float-to-int conversion, one choosing between
+// two polynomials) into branches and the loop stays scalar. A scalar FPU
+// (Cortex-M4) does the ternary in one IT block, the bit select in six moves.
+inline float lane_select(bool take_a, float a, float b) noexcept {
+#if defined(__SSE2__) || defined(__ARM_NEON)
+  return select_bits(take_a, a, b);
+#else
+  return take_a ? a : b;
+#endif
+}
+
 // r, or x itself when x is NaN.
 inline float keep_nan(float x, float r) noexcept { return select_bits(is_nan(x), x, r); }
 
@@ -49,9 +61,7 @@ inline float poison_nonfinite(float x, float r) noexcept {
 // (and the int conversion of a NaN is undefined), hiding a broken model
 // behind Tanh or Sigmoid.
 inline float exp_nonneg(float t_in) noexcept {
-  // NaN -> 88: always safe to convert to int. A bit select, not `?:`: GCC turns
-  // the ternary feeding the conversion into a branch and the loop stays scalar.
-  const float tk = select_bits(t_in < 88.0f, t_in, 88.0f);
+  const float tk = lane_select(t_in < 88.0f, t_in, 88.0f);  // NaN -> 88: always safe to convert to int
   const float t = t_in > 88.0f ? 88.0f : t_in;   // NaN stays NaN and reaches the result
   const int k = static_cast<int>(tk * 1.44269504089f + 0.5f);
   const float kf = static_cast<float>(k);
@@ -81,7 +91,7 @@ inline float tanh_fast(float x) noexcept {
   small = small * a2 - 1.0f / 3.0f;
   small = (small * a2) * a + a;
   const float large = 1.0f - 2.0f / (exp_nonneg(2.0f * a) + 1.0f);
-  const float t = select_bits(a < 0.3f, small, large);  // `?:` here becomes a branch too
+  const float t = lane_select(a < 0.3f, small, large);
   return TINYADAPT_PROPAGATE_NAN(x, x < 0.0f ? -t : t);
 }
 

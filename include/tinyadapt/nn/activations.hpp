@@ -71,7 +71,7 @@ struct SigmoidFn {
     // e / (e + 1) or 1 / (e + 1) with e = exp(|x|), which never underflows the
     // ratio; one division after a select, so the loop has no branch and vectorises.
     const float e = exp_nonneg(x < 0.0f ? -x : x);
-    return poison_nonfinite(x, select_bits(x >= 0.0f, e, 1.0f) / (e + 1.0f));
+    return poison_nonfinite(x, lane_select(x >= 0.0f, e, 1.0f) / (e + 1.0f));
   }
   static float df_from_y(float y) noexcept { return y * (1.0f - y); }
 };
