@@ -15,13 +15,12 @@
 //                its data FILE with .curves.dat
 //
 // The protocol as run here:
-//   data      digits 8x8, X/16. Classes 0-5: every 5th sample of each class
-//             (file order) is held out for validation (~36 per class), the
-//             rest (~144 per class) is the meta-training pool. Classes 6-9:
-//             all samples, test episodes only.
-//   device    3 classes drawn from 0-5 in random order (the order is the label,
-//             so labels are permuted per device), 10 samples of each from the
-//             pool, streamed in random order: 30 samples. 10,000 device visits.
+//   data      digits 8x8, X/16. Classes 0-5: meta-training (all samples);
+//             classes 6-9: test episodes only.
+//   device    3 classes drawn from the meta-training classes in random order
+//             (the order is the label, so labels are permuted per device), 10
+//             samples of each, streamed in random order: 30 samples. 10,000
+//             device visits.
 //   tinyreptile  meta::device_round: online SGD, batch 1, each sample once;
 //             server θ ← θ + ε_t(φ − θ), ε linearly decayed from ε0 to 0.
 //             ε0 ∈ {0.1, 0.5, 1.0}; device lr ∈ {0.01 ... 0.5}; for each ε0 the
@@ -46,16 +45,16 @@
 //             episode is the first support sample of each class with the same
 //             query. From θ: 32 full-batch SGD steps, lr 0.1, on all support
 //             samples (meta::adapt), query accuracy after 0/1/4/8/32 steps.
-//   validation  the same on 200 episodes of classes 0-5 from the held-out
-//             samples (5-shot), never the test episodes. The choices maximise
-//             the accuracy averaged over steps 1, 4, 8 and 32: after 32 steps
-//             alone nearly every init is at ~99% on classes it was meta-trained
-//             on, which cannot rank them. The curves (accuracy after 4 and
-//             32 steps) use the first 100 of these episodes every 500 visits.
-//             The log also tests every other configuration of the sweeps
-//             (5-shot; a diagnostic, not a choice, not in the CSV), e.g.
-//             TinyReptile at lr 0.01, batch Reptile's step budget (30 × 0.01 =
-//             3 × 0.1).
+//   validation  class-disjoint, as the test is: two folds, each meta-trains
+//             on three of the classes 0-5 ({0,1,2} or {3,4,5}) and validates on
+//             200 5-shot episodes of the other three; a configuration's score
+//             is the accuracy averaged over steps 1, 4, 8 and 32, both folds and
+//             the seeds. Held-out samples of the meta-training classes would
+//             reward inits that over-specialise to those classes. The chosen
+//             configurations (and, per ε0, the best lr) are then meta-trained on
+//             all of 0-5 for the test. The curves (accuracy after 4 and 32
+//             steps) use the first 100 validation episodes every 500 visits,
+//             mean over folds and seeds.
 //
 // CSV: one row per (method, k, eps0, seed), metric = query accuracy in %.
 // Method names: tinyreptile, reptile, fedavg, joint, scratch; "_relu" for the
@@ -128,21 +127,13 @@ Progress g_progress;
 
 struct Digits {
   data::Dataset all;
-  std::vector<std::uint32_t> pool[10];  // classes 0-5: meta-training pool; 6-9: all samples
-  std::vector<std::uint32_t> val[6];    // classes 0-5: held-out samples
+  std::vector<std::uint32_t> pool[10];  // the samples of each class
   void copy(std::uint32_t i, float* x) const { std::memcpy(x, all.sample(i), 64 * sizeof(float)); }
 };
 
 bool load(Digits& d) {
   if (!data::load_digits(d.all)) return false;
-  std::size_t seen[10] = {};
-  for (std::uint32_t i = 0; i < d.all.size(); ++i) {
-    const unsigned c = d.all.y[i];
-    if (c < 6 && seen[c]++ % 5 == 4)
-      d.val[c].push_back(i);
-    else
-      d.pool[c].push_back(i);
-  }
+  for (std::uint32_t i = 0; i < d.all.size(); ++i) d.pool[d.all.y[i]].push_back(i);
   return true;
 }
 
@@ -162,12 +153,13 @@ struct Task {
   unsigned label[kRoundSamples], true_class[kRoundSamples];
 };
 
-// The devices of one run: its own generator and copies of the pools, so a
-// run depends on its seed only.
+// The devices of one run over its meta-training classes: its own generator
+// and copies of the pools, so a run depends on its seed and classes only.
 class TaskStream {
  public:
-  TaskStream(const Digits& d, std::uint64_t seed) : rng_(seed, kTaskStream) {
-    for (unsigned c = 0; c < 6; ++c) pool_[c] = d.pool[c];
+  TaskStream(const Digits& d, std::uint64_t seed, const std::vector<unsigned>& classes)
+      : rng_(seed, kTaskStream), classes_(classes) {
+    for (unsigned c : classes_) pool_[c] = d.pool[c];
   }
   Task next() {
     unsigned drawn[kWays];
@@ -191,8 +183,8 @@ class TaskStream {
 
  private:
   ta::Rng rng_;
-  std::vector<unsigned> classes_ = {0, 1, 2, 3, 4, 5};
-  std::vector<std::uint32_t> pool_[6];
+  std::vector<unsigned> classes_;
+  std::vector<std::uint32_t> pool_[10];
 };
 
 // An evaluation episode; row c holds the samples of label c.
@@ -272,6 +264,8 @@ struct Settings {
   std::vector<float> eps0s = {0.1f, 0.5f, 1.0f};
   std::vector<float> device_lrs = {0.01f, 0.02f, 0.05f, 0.1f, 0.2f, 0.5f};
   std::vector<float> joint_lrs = {0.01f, 0.03f, 0.1f};
+  // Validation folds: meta-training classes; the other three of 0-5 validate.
+  std::vector<std::vector<unsigned>> folds = {{0, 1, 2}, {3, 4, 5}};
 };
 
 // One meta-training run (method, ε0, lr, seed) of the 3-way network.
@@ -359,13 +353,14 @@ struct Bench {
 
   const Digits& d;
   const Settings& cfg;
-  const std::vector<Episode>& val;  // of the run's seed
+  const std::vector<unsigned>& classes;  // meta-training classes
+  const std::vector<Episode>& val;       // validation episodes (none for a test run)
 
   Scores validate(const meta::Parameters<Net>& theta, std::size_t n) const { return evaluate<Net>(theta, val, n, 5, d); }
 
   // Curve point after `visits` device visits; the timer does not count it.
   void curve_point(Run<Net>& run, const meta::Parameters<Net>& theta, std::uint32_t visits) const {
-    if (visits % cfg.curve_every != 0) return;
+    if (visits % cfg.curve_every != 0 || val.empty()) return;
     const Scores v = validate(theta, cfg.curve_episodes);
     run.curve4.push_back(v[2]);
     run.curve32.push_back(v[kReports - 1]);
@@ -386,9 +381,11 @@ struct Bench {
     } else if (m != Method::scratch) {
       train_meta(run, init);
     }
-    const Scores v = validate(run.theta, cfg.val_episodes);
-    run.val32 = v[kReports - 1];
-    run.val = (v[1] + v[2] + v[3] + v[4]) / 4.0f;
+    if (!val.empty()) {
+      const Scores v = validate(run.theta, cfg.val_episodes);
+      run.val32 = v[kReports - 1];
+      run.val = (v[1] + v[2] + v[3] + v[4]) / 4.0f;
+    }
     run.hidden_stat = hidden_stat(run.theta, d, relu);
     return run;
   }
@@ -399,7 +396,7 @@ struct Bench {
     const auto server_rounds = static_cast<std::uint32_t>(cfg.rounds / per_round);
     meta::Server<Net> server(init, ta::LinearDecayLR{run.eps0, 0.0f, server_rounds},
                              fed ? meta::Aggregation::fedavg : meta::Aggregation::reptile, run.seed);
-    TaskStream tasks(d, run.seed);
+    TaskStream tasks(d, run.seed, classes);
     static Net device;
     static Batch batch;
     static ta::GradientAccumulator<Net> acc;
@@ -453,7 +450,7 @@ struct Bench {
     j.init(init_rng);  // the same first layer as the 3-way init
     ta::SGD<Joint> sgd(run.lr);
     const ta::LinearDecayLR schedule{run.lr, 0.0f, static_cast<std::uint32_t>(cfg.rounds * kRoundSamples)};
-    TaskStream tasks(d, run.seed);
+    TaskStream tasks(d, run.seed, classes);
     std::uint32_t step = 0;
     meta::Parameters<Net> theta;
     joint_theta(j, run.seed, theta);
@@ -575,52 +572,67 @@ struct Headline {  // chosen configurations, 5-shot and 1-shot, for the targets
   Row tiny5, rep5, fed5, joint5, scratch5, tiny1, rep1, scratch1;
 };
 
+// The classes 0-5 a validation fold leaves out of its meta-training.
+std::vector<unsigned> held_out(const std::vector<unsigned>& fold) {
+  std::vector<unsigned> v;
+  for (unsigned c = 0; c < 6; ++c)
+    if (std::find(fold.begin(), fold.end(), c) == fold.end()) v.push_back(c);
+  return v;
+}
+
 template <class Act>
 Headline run_network(const char* net_name, const Digits& d, const Settings& cfg, Output& out, Curves& curves) {
   using B = Bench<Act>;
   using Net = typename B::Net;
-  std::vector<std::vector<Episode>> val_eps, test_eps;
-  static std::vector<unsigned> meta_classes = {0, 1, 2, 3, 4, 5}, unseen = {6, 7, 8, 9};
-  for (std::uint64_t seed : cfg.seeds) {
-    val_eps.push_back(draw_episodes(cfg.val_episodes, ta::Rng(seed, kValStream), meta_classes, d.val));
-    test_eps.push_back(draw_episodes(cfg.test_episodes, ta::Rng(seed, kTestStream), unseen, d.pool));
+  static const std::vector<unsigned> meta_classes = {0, 1, 2, 3, 4, 5}, unseen = {6, 7, 8, 9};
+  static const std::vector<Episode> no_episodes;
+  std::vector<std::vector<std::vector<Episode>>> val_eps(cfg.seeds.size());  // [seed][fold]
+  std::vector<std::vector<Episode>> test_eps;
+  for (std::size_t s = 0; s < cfg.seeds.size(); ++s) {
+    for (std::size_t f = 0; f < cfg.folds.size(); ++f)
+      val_eps[s].push_back(
+          draw_episodes(cfg.val_episodes, ta::Rng(cfg.seeds[s], kValStream + 16 * f), held_out(cfg.folds[f]), d.pool));
+    test_eps.push_back(draw_episodes(cfg.test_episodes, ta::Rng(cfg.seeds[s], kTestStream), unseen, d.pool));
   }
   std::printf("\n== %s network 64 -> 32 %s -> 3: %zu parameters, training memory (SGD) %zu B, %zu MACs per "
               "training step\n",
               net_name, net_name, Net::param_count, ta::training_memory<Net, ta::SGD<Net>>().total(), B::step_macs);
 
-  // Meta-training and validation of every configuration.
+  // Meta-training on each fold and class-disjoint validation of every configuration.
   struct Config {
     Method m;
     float eps0, lr;
-    std::vector<Run<Net>> runs;
+    std::vector<Run<Net>> runs;    // validation: [seed * folds + fold]
+    std::vector<Run<Net>> finals;  // the chosen ones, meta-trained on 0-5: [seed]
     double val = 0;
   };
   std::vector<Config> configs;
   for (float e : cfg.eps0s)
-    for (float lr : cfg.device_lrs) configs.push_back({Method::tinyreptile, e, lr, {}});
-  for (float e : cfg.eps0s) configs.push_back({Method::reptile, e, kBatchLr, {}});
-  for (float lr : cfg.device_lrs) configs.push_back({Method::fedavg, 1.0f, lr, {}});
-  for (float lr : cfg.joint_lrs) configs.push_back({Method::joint, 0.0f, lr, {}});
-  configs.push_back({Method::scratch, 0.0f, 0.0f, {}});
+    for (float lr : cfg.device_lrs) configs.push_back({Method::tinyreptile, e, lr, {}, {}});
+  for (float e : cfg.eps0s) configs.push_back({Method::reptile, e, kBatchLr, {}, {}});
+  for (float lr : cfg.device_lrs) configs.push_back({Method::fedavg, 1.0f, lr, {}, {}});
+  for (float lr : cfg.joint_lrs) configs.push_back({Method::joint, 0.0f, lr, {}, {}});
+  configs.push_back({Method::scratch, 0.0f, 0.0f, {}, {}});
 
-  std::printf("\nvalidation (classes 0-5, held-out samples, 3-way 5-shot; score = accuracy %% averaged over steps 1, "
-              "4, 8, 32, mean over %zu seed(s); hidden: %s)\n",
-              cfg.seeds.size(), B::relu ? "dead ReLU units of 32" : "% of tanh outputs beyond ±0.99");
+  std::printf("\nvalidation (class-disjoint: meta-train on {0,1,2}, validate on 3-way 5-shot episodes of {3,4,5}, and "
+              "the reverse; score = accuracy %% averaged over steps 1, 4, 8, 32, mean ± std over %zu folds x %zu "
+              "seed(s); hidden: %s)\n",
+              cfg.folds.size(), cfg.seeds.size(), B::relu ? "dead ReLU units of 32" : "% of tanh outputs beyond ±0.99");
   for (Config& c : configs) {
     std::vector<double> vals, vals32, hidden;
-    for (std::size_t s = 0; s < cfg.seeds.size(); ++s) {
-      char what[128];
-      std::snprintf(what, sizeof what, "%s %s eps0 %.2f lr %.3f seed %llu", net_name, name(c.m),
-                    static_cast<double>(c.eps0), static_cast<double>(c.lr),
-                    static_cast<unsigned long long>(cfg.seeds[s]));
-      g_progress.run = what;
-      const B bench{d, cfg, val_eps[s]};
-      c.runs.push_back(bench.train(c.m, c.eps0, c.lr, cfg.seeds[s]));
-      vals.push_back(static_cast<double>(c.runs.back().val));
-      vals32.push_back(static_cast<double>(c.runs.back().val32));
-      hidden.push_back(static_cast<double>(c.runs.back().hidden_stat));
-    }
+    for (std::size_t s = 0; s < cfg.seeds.size(); ++s)
+      for (std::size_t f = 0; f < cfg.folds.size(); ++f) {
+        char what[128];
+        std::snprintf(what, sizeof what, "%s %s eps0 %.2f lr %.3f fold %zu seed %llu", net_name, name(c.m),
+                      static_cast<double>(c.eps0), static_cast<double>(c.lr), f + 1,
+                      static_cast<unsigned long long>(cfg.seeds[s]));
+        g_progress.run = what;
+        const B bench{d, cfg, cfg.folds[f], val_eps[s][f]};
+        c.runs.push_back(bench.train(c.m, c.eps0, c.lr, cfg.seeds[s]));
+        vals.push_back(static_cast<double>(c.runs.back().val));
+        vals32.push_back(static_cast<double>(c.runs.back().val32));
+        hidden.push_back(static_cast<double>(c.runs.back().hidden_stat));
+      }
     c.val = mean_std(vals).mean;
     double secs = 0;
     std::uint32_t refused = 0, skipped = 0;
@@ -638,12 +650,12 @@ Headline run_network(const char* net_name, const Digits& d, const Settings& cfg,
 
   // Choices on validation: per (method, ε0) the best lr, then the best ε0.
   const auto best = [&](Method m, float eps0, bool any_eps) {
-    const Config* b = nullptr;
-    for (const Config& c : configs)
+    Config* b = nullptr;
+    for (Config& c : configs)
       if (c.m == m && (any_eps || c.eps0 == eps0) && (b == nullptr || c.val > b->val)) b = &c;
     return b;
   };
-  std::vector<const Config*> shown;
+  std::vector<Config*> shown;
   for (float e : cfg.eps0s) shown.push_back(best(Method::tinyreptile, e, false));
   for (float e : cfg.eps0s) shown.push_back(best(Method::reptile, e, false));
   shown.push_back(best(Method::fedavg, 0, true));
@@ -659,6 +671,17 @@ Headline run_network(const char* net_name, const Digits& d, const Settings& cfg,
       std::printf("note: %s %s eps0 %.2f: the best lr %.3f is at the edge of the grid\n", net_name, name(c->m),
                   static_cast<double>(c->eps0), static_cast<double>(lr0));
   }
+
+  // The shown configurations meta-trained on all of 0-5, every seed.
+  for (Config* c : shown)
+    for (std::uint64_t seed : cfg.seeds) {
+      char what[128];
+      std::snprintf(what, sizeof what, "%s %s eps0 %.2f lr %.3f classes 0-5 seed %llu", net_name, name(c->m),
+                    static_cast<double>(c->eps0), static_cast<double>(c->lr), static_cast<unsigned long long>(seed));
+      g_progress.run = what;
+      const B bench{d, cfg, meta_classes, no_episodes};
+      c->finals.push_back(bench.train(c->m, c->eps0, c->lr, seed));
+    }
 
   // Test: the shown configurations, every seed, 5-shot and 1-shot.
   Headline h;
@@ -680,15 +703,16 @@ Headline run_network(const char* net_name, const Digits& d, const Settings& cfg,
                  c->m == Method::scratch;
       r.val = c->val;
       std::vector<double> seconds, hidden;
-      for (std::size_t s = 0; s < c->runs.size(); ++s) {
+      for (std::size_t s = 0; s < c->finals.size(); ++s) {
+        const Run<Net>& run = c->finals[s];
         char what[128];
         std::snprintf(what, sizeof what, "test %s %s eps0 %.2f %zu-shot seed %llu", net_name, name(c->m),
                       static_cast<double>(c->eps0), shots, static_cast<unsigned long long>(cfg.seeds[s]));
         g_progress.run = what;
-        r.per_seed.push_back(evaluate<Net>(c->runs[s].theta, test_eps[s], cfg.test_episodes, shots, d));
-        seconds.push_back(c->runs[s].seconds);
-        hidden.push_back(static_cast<double>(c->runs[s].hidden_stat));
-        r.seconds += c->runs[s].seconds;
+        r.per_seed.push_back(evaluate<Net>(run.theta, test_eps[s], cfg.test_episodes, shots, d));
+        seconds.push_back(run.seconds);
+        hidden.push_back(static_cast<double>(run.hidden_stat));
+        r.seconds += run.seconds;
         r.visits += c->m == Method::scratch ? 0 : cfg.rounds;
       }
       r.hidden = mean_std(hidden).mean;
@@ -701,33 +725,6 @@ Headline run_network(const char* net_name, const Digits& d, const Settings& cfg,
       if (shots == 5 && c->m == Method::fedavg) h.fed5 = r;
       if (shots == 5 && c->m == Method::joint) h.joint5 = r;
     }
-  }
-
-  // Diagnostic: the configurations the validation did not choose, on the test
-  // episodes (5-shot). Not a choice and not in the CSV.
-  bool header = false;
-  for (const Config& c : configs) {
-    if (std::find(shown.begin(), shown.end(), &c) != shown.end()) continue;
-    if (!header)
-      print_header("diagnostic: every other configuration on the test episodes (5-shot; not chosen on validation, "
-                   "not in the CSV)");
-    header = true;
-    Row r;
-    r.net = net_name;
-    r.method = name(c.m);
-    r.eps0 = c.eps0;
-    r.lr = c.lr;
-    r.val = c.val;
-    std::vector<double> hidden;
-    for (std::size_t s = 0; s < c.runs.size(); ++s) {
-      g_progress.run = std::string("diagnostic ") + net_name + " " + name(c.m);
-      r.per_seed.push_back(evaluate<Net>(c.runs[s].theta, test_eps[s], cfg.test_episodes, 5, d));
-      hidden.push_back(static_cast<double>(c.runs[s].hidden_stat));
-      r.seconds += c.runs[s].seconds;
-      r.visits += cfg.rounds;
-    }
-    r.hidden = mean_std(hidden).mean;
-    print_row(r);
   }
 
   // Validation curves of the shown meta-trained configurations (mean over seeds).
@@ -797,8 +794,8 @@ bool plot(const Curves& c, const Settings& cfg, const std::string& dat, const st
   if (g == nullptr) return false;
   std::fprintf(g,
                "set terminal pngcairo size 1200,900 font \",10\"\nset output \"%s\"\n"
-               "set multiplot layout 2,2 title \"P2 digits: validation accuracy (held-out samples of classes 0-5, "
-               "3-way 5-shot), mean over %zu seed(s)\"\n"
+               "set multiplot layout 2,2 title \"P2 digits: class-disjoint validation accuracy (meta-train on "
+               "{0,1,2}, validate on {3,4,5} and the reverse; 3-way 5-shot), mean over folds and %zu seed(s)\"\n"
                "set xlabel \"device visits (rounds of one device)\"\nset ylabel \"query accuracy %%\"\nset grid\n"
                "set key bottom right\n",
                png.c_str(), cfg.seeds.size());
@@ -893,8 +890,10 @@ int main(int argc, char** argv) {
     cfg.joint_lrs = {0.03f};
   }
   const std::size_t n_lr = cfg.device_lrs.size(), n_e = cfg.eps0s.size();
+  const double trained_configs = static_cast<double>(n_e * n_lr + n_e + n_lr + cfg.joint_lrs.size());
+  const double finals = static_cast<double>(2 * n_e + 2);  // the shown ones, scratch needs no training
   g_progress.work_total = 2.0 * static_cast<double>(cfg.seeds.size()) * cfg.rounds *
-                          static_cast<double>(n_e * n_lr + n_e + n_lr + cfg.joint_lrs.size());
+                          (trained_configs * static_cast<double>(cfg.folds.size()) + finals);
 
   std::printf("P2 few-shot digits%s: meta-train on classes 0-5, test 3-way 5-shot and 1-shot on 6-9; %u device "
               "rounds of 30 samples, %zu test episodes per seed, seeds",
@@ -904,10 +903,8 @@ int main(int argc, char** argv) {
 
   static Digits digits;
   if (!load(digits)) return 1;
-  std::printf("data: %zu digits; meta-training pool", digits.all.size());
+  std::printf("data: %zu digits; meta-training classes", digits.all.size());
   for (unsigned c = 0; c < 6; ++c) std::printf(" %zu", digits.pool[c].size());
-  std::printf(", validation");
-  for (unsigned c = 0; c < 6; ++c) std::printf(" %zu", digits.val[c].size());
   std::printf(", test classes");
   for (unsigned c = 6; c < 10; ++c) std::printf(" %zu", digits.pool[c].size());
   std::printf("\n");

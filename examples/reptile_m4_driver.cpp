@@ -9,7 +9,7 @@
 // 50 evenly spaced x in [-5, 5]) on the same unseen test tasks.
 //
 //   reptile_m4_driver --elf build/m4/examples/m4/reptile_device_m4.elf [--rounds 300]
-//       [--method tinyreptile|reptile] [--k 10] [--eps0 1.0] [--seed 1] [--test-tasks 100]
+//       [--method tinyreptile|reptile] [--k 10] [--eps0 auto|E] [--seed 1] [--test-tasks 100]
 //       [--qemu qemu-system-arm] [--workdir DIR] [--csv FILE] [--tolerance REL]
 //   reptile_m4_driver --host-only [--rounds N] ...       the host run alone (no QEMU)
 //   reptile_m4_driver --write-theta FILE [--seed S] [--corrupt]
@@ -18,6 +18,11 @@
 //       one round from a θ this program writes (φ must match the host's round),
 //       then a corrupted, a foreign, a truncated and a non-finite θ, each of
 //       which the device must refuse (exit status 5) without writing φ
+//
+// ε0 (the server's step, decayed linearly to 0): `auto` (the default) takes
+// the best of 0.1, 0.5 and 1.0 by the MSE after 32 adaptation steps on 100
+// validation tasks (never the test tasks), each meta-trained on the host with
+// the run's own tasks — host and device rounds agree to about 1e-6.
 //
 // Exit status: 0; 1 when a device round fails, a check fails or the M4 and
 // host runs differ by more than --tolerance (relative: θ, and the MSE after
@@ -52,7 +57,7 @@ constexpr int exit_fail = 1, exit_usage_error = 2;
 struct Options {
   std::string elf, qemu = "qemu-system-arm", workdir, csv, method = "tinyreptile", write_theta;
   std::uint32_t rounds = 300, k = rm::default_k, seed = 1, test_tasks = 100;
-  float eps0 = 1.0f;
+  float eps0 = 0.0f;  // 0: auto
   double tolerance = -1.0;  // < 0: no check
   bool host_only = false, check_device = false, corrupt = false;
 };
@@ -312,15 +317,50 @@ int check_device(const Options& o) {
 // ---------------------------------------------------------------------------
 // The meta-training
 
+// One round on the host: the device trains from the server's θ, the server steps.
+bool host_round(const Options& o, HostDevice& device, Server& server, std::uint32_t round, std::uint32_t seed) {
+  const meta::RoundResult r = device.round(o, server.theta(), seed);
+  if (!r.ok() || server.add(static_cast<const W1&>(device.net).parameters(), r.trained) != ta::Status::ok ||
+      server.end_round() != ta::Status::ok) {
+    std::printf("host round %u failed: %s\n", round, ta::to_string(r.status));
+    return false;
+  }
+  return true;
+}
+
+// The host-only meta-training of the rounds' tasks from init with ε0.
+bool host_meta_train(const Options& o, const W1& init, float eps0, const std::vector<std::uint32_t>& seeds,
+                     Server& server) {
+  static HostDevice device;
+  server = Server(init, ta::LinearDecayLR{eps0, 0.0f, o.rounds});
+  for (std::uint32_t round = 0; round < o.rounds; ++round)
+    if (!host_round(o, device, server, round, seeds[round])) return false;
+  return true;
+}
+
+// ε0 by the MSE after 32 adaptation steps on validation tasks; 0 on failure.
+float choose_eps0(const Options& o, const W1& init, const std::vector<std::uint32_t>& seeds) {
+  ta::Rng val_rng(o.seed, 0x7a11da7eULL);
+  std::vector<std::uint32_t> val(100);
+  for (std::uint32_t& s : val) s = test_seed(val_rng);
+  static Server server(init, ta::LinearDecayLR{1.0f, 0.0f, o.rounds});
+  float best = 0.0f;
+  double best_mse = INFINITY;
+  std::printf("eps0 on %zu validation tasks (host rounds), MSE after 32 adaptation steps:", val.size());
+  for (const float eps0 : {0.1f, 0.5f, 1.0f}) {
+    if (!host_meta_train(o, init, eps0, seeds, server)) return 0.0f;
+    const double mse = evaluate(server.theta(), val)[n_report - 1];
+    std::printf(" %.1f -> %.4f", static_cast<double>(eps0), mse);
+    if (mse < best_mse) best = eps0, best_mse = mse;
+  }
+  std::printf("; chosen %.1f\n", static_cast<double>(best));
+  return best;
+}
+
 int meta_train(const Options& o) {
   static W1 init;
   ta::Rng init_rng(o.seed);
   init.init(init_rng);
-  const ta::LinearDecayLR eps{o.eps0, 0.0f, o.rounds};
-  static Server m4(init, eps), host(init, eps);
-  static HostDevice host_device, replay;
-  static W1 device_phi;
-
   ta::Rng task_rng(o.seed, 0x7a5c5eedULL);
   std::vector<std::uint32_t> seeds(o.rounds);
   for (std::uint32_t& s : seeds) s = train_seed(task_rng);
@@ -328,11 +368,18 @@ int meta_train(const Options& o) {
   std::vector<std::uint32_t> tests(o.test_tasks);
   for (std::uint32_t& s : tests) s = test_seed(test_rng);
 
+  const float eps0 = o.eps0 > 0.0f ? o.eps0 : choose_eps0(o, init, seeds);
+  if (!(eps0 > 0.0f)) return exit_fail;
+  const ta::LinearDecayLR eps{eps0, 0.0f, o.rounds};
+  static Server m4(init, eps), host(init, eps);
+  static HostDevice host_device, replay;
+  static W1 device_phi;
+
   std::printf("P1 %s meta-training, %u rounds of one device (%s), eps %.2f -> 0 linearly, seed %u\n", o.method.c_str(),
               o.rounds,
               batch_method(o) ? "batch Reptile: 50 stored samples, 5 minibatch steps of 10, SGD lr 0.02"
                               : ("k = " + std::to_string(o.k) + " online SGD steps, lr 0.015").c_str(),
-              static_cast<double>(o.eps0), o.seed);
+              static_cast<double>(eps0), o.seed);
   if (!o.host_only)
     std::printf("device rounds: %s under %s (-icount shift=8), workdir %s\n", o.elf.c_str(), o.qemu.c_str(),
                 o.workdir.c_str());
@@ -358,13 +405,7 @@ int meta_train(const Options& o) {
   const auto t_start = std::chrono::steady_clock::now();
   for (std::uint32_t round = 0; round < o.rounds; ++round) {
     const std::uint32_t seed = seeds[round];
-    // Host-only run.
-    const meta::RoundResult hr = host_device.round(o, host.theta(), seed);
-    if (!hr.ok() || host.add(static_cast<const W1&>(host_device.net).parameters(), hr.trained) != ta::Status::ok ||
-        host.end_round() != ta::Status::ok) {
-      std::printf("host round %u failed: %s\n", round, ta::to_string(hr.status));
-      return exit_fail;
-    }
+    if (!host_round(o, host_device, host, round, seed)) return exit_fail;  // the host-only run
     if (o.host_only) continue;
 
     // The same round on the M4, from the M4 run's θ.
@@ -476,7 +517,7 @@ int meta_train(const Options& o) {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "%s\nusage: reptile_m4_driver --elf DEVICE.elf [--method tinyreptile|reptile] [--rounds N] [--k K]\n"
-               "         [--eps0 E] [--seed S] [--test-tasks N] [--qemu PATH] [--workdir DIR] [--csv FILE]\n"
+               "         [--eps0 auto|E] [--seed S] [--test-tasks N] [--qemu PATH] [--workdir DIR] [--csv FILE]\n"
                "         [--tolerance REL] | --host-only [...] | --check-device --elf DEVICE.elf [...]\n"
                "       reptile_m4_driver --write-theta FILE [--seed S] [--corrupt]\n",
                why);
@@ -516,14 +557,19 @@ Options parse(int argc, char** argv) {
       if (a == name) number(*field), known = true;
     for (const auto& [name, field] : flags)
       if (a == name) *field = true, known = true;
-    if (a == "--eps0") o.eps0 = std::strtof(value(), nullptr), known = true;
+    if (a == "--eps0") {
+      const char* v = value();
+      o.eps0 = std::strcmp(v, "auto") == 0 ? 0.0f : std::strtof(v, nullptr);
+      if (!(o.eps0 >= 0.0f && o.eps0 <= 1.0f) || (o.eps0 == 0.0f && std::strcmp(v, "auto") != 0))
+        usage("--eps0 is auto or a number in (0, 1]");
+      known = true;
+    }
     if (a == "--tolerance") o.tolerance = std::strtod(value(), nullptr), known = true;
     if (!known) usage(("unknown argument " + a).c_str());
   }
   if (o.method != "tinyreptile" && o.method != "reptile") usage("--method is tinyreptile or reptile");
   if (o.rounds == 0 || o.test_tasks == 0) usage("--rounds and --test-tasks must be positive");
   if (o.k == 0 || o.k > rm::max_k) usage("--k must be in 1..100000");
-  if (!(o.eps0 > 0.0f && o.eps0 <= 1.0f)) usage("--eps0 must be in (0, 1]");
   if (!o.host_only && o.write_theta.empty() && o.elf.empty()) usage("--elf is required (or --host-only)");
   return o;
 }
