@@ -34,7 +34,8 @@ for arg in "$@"; do
 done
 
 packages=(cmake g++ clang libclang-rt-14-dev doctest-dev libbenchmark-dev zlib1g-dev
-          python3-sklearn dataset-fashion-mnist)
+          python3-sklearn dataset-fashion-mnist
+          mosquitto mosquitto-clients libmosquitto-dev)
 if [[ $host_only -eq 0 ]]; then
   packages+=(gcc-arm-none-eabi libnewlib-arm-none-eabi
              libstdc++-arm-none-eabi-dev qemu-system-arm

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# A private Mosquitto broker for the fleet programs and their tests: on
+# 127.0.0.1 only, on a free port, with a password file and an ACL generated
+# for one server and N devices. Nothing outside DIR is touched.
+#
+#   broker.sh start DIR [DEVICES]   write DIR/{mosquitto.conf,passwd,acl}, start
+#                                   the broker, wait until it accepts logins,
+#                                   write DIR/broker.env (PORT, PID, HOST) and
+#                                   DIR/credentials (user password per line)
+#   broker.sh stop DIR              stop the broker started in DIR
+#
+# Topics (PREFIX = tinyadapt/fleet):
+#   PREFIX/theta              the round's global weights; retained; only the
+#                             server may publish, everyone may read
+#   PREFIX/update/<device>    a device's update; only <device> may publish it,
+#                             only the server may read it
+#   PREFIX/status/<user>      each client's own will/status topic
+# Users: `server` and `device-0` ... `device-(N-1)`, each with a random
+# password. Installs Debian's mosquitto when it is missing.
+set -euo pipefail
+
+die() {
+  echo "broker.sh: $*" >&2
+  exit 1
+}
+
+need_mosquitto() {
+  if command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]]; then
+    return
+  fi
+  echo "broker.sh: installing mosquitto (Debian)" >&2
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq mosquitto mosquitto-clients >&2 ||
+    die "cannot install mosquitto"
+}
+
+mosquitto_bin() {
+  command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto
+}
+
+free_port() {
+  # The kernel picks an unused port; the broker binds it right after.
+  local py
+  for py in /usr/bin/python3 python3; do
+    if command -v "$py" >/dev/null 2>&1; then
+      "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+      return
+    fi
+  done
+  die "python3 is needed to find a free port"
+}
+
+start() {
+  local dir=$1 devices=${2:-4}
+  [[ $devices =~ ^[0-9]+$ ]] || die "DEVICES must be a number, got '$devices'"
+  need_mosquitto
+  command -v mosquitto_passwd >/dev/null 2>&1 || die "mosquitto_passwd is missing (apt-get install mosquitto)"
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  [[ ! -f $dir/broker.env ]] || die "$dir already has a broker (broker.sh stop $dir)"
+
+  local users=(server)
+  for ((i = 0; i < devices; ++i)); do users+=("device-$i"); done
+  : >"$dir/passwd"
+  : >"$dir/credentials"
+  chmod 600 "$dir/passwd" "$dir/credentials"
+  local u pw
+  for u in "${users[@]}"; do
+    pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+    mosquitto_passwd -b "$dir/passwd" "$u" "$pw"
+    echo "$u $pw" >>"$dir/credentials"
+  done
+
+  {
+    echo "# The server publishes θ and reads every update."
+    echo "user server"
+    echo "topic write tinyadapt/fleet/theta"
+    echo "topic read tinyadapt/fleet/update/+"
+    echo "topic readwrite tinyadapt/fleet/status/server"
+    for ((i = 0; i < devices; ++i)); do
+      printf '\n# A device reads θ and writes only its own update and status topics.\n'
+      echo "user device-$i"
+      echo "topic read tinyadapt/fleet/theta"
+      echo "topic write tinyadapt/fleet/update/device-$i"
+      echo "topic readwrite tinyadapt/fleet/status/device-$i"
+    done
+  } >"$dir/acl"
+
+  local port
+  port=$(free_port)
+  cat >"$dir/mosquitto.conf" <<EOF
+per_listener_settings false
+allow_anonymous false
+password_file $dir/passwd
+acl_file $dir/acl
+listener $port 127.0.0.1
+persistence false
+max_inflight_messages 20
+max_packet_size 1048576
+log_dest file $dir/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+log_type subscribe
+connection_messages true
+EOF
+  # Started as root, mosquitto drops to the `mosquitto` user: it must be able
+  # to read its files and write its log.
+  if [[ $(id -u) -eq 0 ]] && id mosquitto >/dev/null 2>&1; then
+    chown mosquitto "$dir" "$dir/passwd" "$dir/acl" "$dir/mosquitto.conf"
+  fi
+  "$(mosquitto_bin)" -c "$dir/mosquitto.conf" >"$dir/stdout.log" 2>&1 &
+  local pid=$!
+  printf 'HOST=127.0.0.1\nPORT=%s\nPID=%s\n' "$port" "$pid" >"$dir/broker.env"
+
+  # Ready when the server can log in (a few hundred ms).
+  local server_pw
+  server_pw=$(awk '$1 == "server" { print $2 }' "$dir/credentials")
+  for ((i = 0; i < 100; ++i)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      cat "$dir/stdout.log" "$dir/mosquitto.log" >&2 2>/dev/null || true
+      rm -f "$dir/broker.env"
+      die "mosquitto exited during start-up"
+    fi
+    if command -v mosquitto_pub >/dev/null 2>&1; then
+      if mosquitto_pub -h 127.0.0.1 -p "$port" -u server -P "$server_pw" -q 1 \
+          -t tinyadapt/fleet/status/server -m ready >/dev/null 2>&1; then
+        echo "broker.sh: mosquitto on 127.0.0.1:$port (pid $pid), ${#users[@]} users, config in $dir" >&2
+        return
+      fi
+    elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "broker.sh: mosquitto on 127.0.0.1:$port (pid $pid), config in $dir" >&2
+      return
+    fi
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null || true
+  rm -f "$dir/broker.env"
+  die "mosquitto did not accept a login on port $port within 10 s"
+}
+
+stop() {
+  local dir=$1
+  [[ -f $dir/broker.env ]] || die "no broker.env in $dir"
+  local pid
+  pid=$(sed -n 's/^PID=//p' "$dir/broker.env")
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for ((i = 0; i < 50; ++i)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/broker.env"
+}
+
+case "${1:-}" in
+  start) [[ $# -ge 2 && $# -le 3 ]] || die "usage: broker.sh start DIR [DEVICES]"; start "$2" "${3:-4}" ;;
+  stop) [[ $# -eq 2 ]] || die "usage: broker.sh stop DIR"; stop "$2" ;;
+  *) die "usage: broker.sh start DIR [DEVICES] | broker.sh stop DIR" ;;
+esac
