@@ -29,6 +29,7 @@
 
 #include "../core/finite.hpp"
 #include "../core/span.hpp"
+#include "bytes.hpp"
 #include "signature.hpp"
 
 namespace tinyadapt {
@@ -81,27 +82,6 @@ struct ParameterHeader {
   std::uint32_t checksum = 0;
 };
 
-namespace detail {
-inline void put(unsigned char* p, std::uint64_t v, int bytes) noexcept {
-  for (int i = 0; i < bytes; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-inline std::uint64_t get(const unsigned char* p, int bytes) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= std::uint64_t{p[i]} << (8 * i);
-  return v;
-}
-inline std::uint32_t fnv1a32(const unsigned char* p, std::size_t n) noexcept {
-  std::uint32_t h = 0x811c9dc5u;
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x01000193u;
-  return h;
-}
-inline float float_at(const unsigned char* p) noexcept {
-  const auto bits = static_cast<std::uint32_t>(get(p, 4));
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-}  // namespace detail
 
 // Checks magic, version and header size, and fills h; does not look at the
 // payload.
