@@ -1,0 +1,596 @@
+// Protocol P3 (../shared/guides/protocols.md): class-incremental learning,
+// 5 tasks of 2 classes in label order, one 10-way head, with distilled replay.
+//
+//   continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE] [--seeds N]
+//     (no flag)  the full protocol for that configuration: digits MLP 5 seeds,
+//                Fashion-MNIST MLP 3 seeds, CNN 2 seeds; m = 1, 10 and 1% of a
+//                class (digits: 1 = 1%; Fashion-MNIST: 54)
+//     --quick    the test's mode: digits MLP, one seed, m = 10, methods naive,
+//                replay_mix, distill_mix; exits nonzero unless distilled replay
+//                beats naive fine-tuning by 30 points of final accuracy
+//     --csv      results (default continual_<dataset>_<model>.csv), one row per
+//                method, m, seed; FILE with .matrix.csv gets the accuracy
+//                matrices, FILE with .png a plot (gnuplot; skipped when missing)
+//
+// Methods (CSV names; m = samples per class in the buffer):
+//   naive           fine-tuning on each task alone (lower bound; m = 0)
+//   joint           after each task, training on every task seen so far (upper bound; m = 0)
+//   replay_mix      random exemplars (uint8 + 1-byte label, class-balanced,
+//   replay_concat     reservoir-sampled as the class streams past), m per class
+//   replay_mix_bytes  exemplars in the bytes of the float32 distilled store (about 4m per class)
+//   distill_mix     distribution matching (DistributionMatching), float32 store
+//   distill_concat
+//   distill_mix_int8   the same synthetic samples stored as int8 (per-sample
+//                      scale): about the bytes of replay_mix at the same m
+//   distill_mix_f32eq  float32 store with the int8 store's bytes (m' = m/4)
+//   distill_mix_gm  gradient matching (GradientMatching) on the current model, float32
+//   distill_mix_small  distill_mix on the network at 25% width (fixed)
+//   fixed_large     the fixed large network: distill_mix at full width (the
+//                   same run, listed under the name the growth comparison uses)
+//
+// Protocol as run: digits split by index (test i%5==0, validation i%10==1,
+// train the rest), X/16, SGD lr 0.05, batch 16, 20 epochs per task;
+// Fashion-MNIST train-file i%10==0 validation, the rest train, t10k test, X/255,
+// batch 32, 1 epoch per task. PyTorch-default init, plain SGD, reshuffled every
+// epoch; mix joins every minibatch with min(batch, |buffer|) buffer samples.
+// Distillation (after each task, of its two classes, streaming over the class's
+// training samples in a seeded random order): m synthetic samples initialised
+// from real ones, SGD momentum 0.5 lr 1.0 on the inputs, a fresh embedding
+// network (the model without its classifier) per iteration; digits 1,000
+// iterations, every network sees the whole class; Fashion-MNIST 300 iterations,
+// real batches of 128 (each network sees one block of 128 of the stream).
+// The last task's classes are not distilled (nothing follows them).
+//
+// CSV: final_acc = accuracy on all 10 classes after the last task; avg_acc =
+// mean over tasks of the accuracy on the classes seen; forgetting = mean over
+// the first 4 tasks of (best earlier accuracy - final accuracy) on that task's
+// classes; flops_ratio = inference FLOPs / the fixed large network's;
+// buffer_bytes = what the buffer holds at the end; train_flops = 2 x training
+// MACs (forward + backward = 3 x forward); distill_seconds / learner_seconds:
+// host time of distillation and of training + evaluation.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tinyadapt/continual/continual.hpp>
+#include <tinyadapt/tinyadapt.hpp>
+
+#include "datasets.hpp"
+
+namespace ta = tinyadapt;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr std::size_t tasks = 5, classes = 10;
+
+template <class L1, class L2>
+using Mlp = ta::Sequential<L1, L2, ta::ReLU, ta::Dense<10>>;
+template <std::size_t C1, std::size_t C2>
+using W3 = ta::Sequential<ta::Input<28, 28, 1>, ta::Conv2D<C1, 3>, ta::ReLU, ta::MaxPool2D<2>, ta::Conv2D<C2, 3>,
+                          ta::ReLU, ta::MaxPool2D<2>, ta::Flatten, ta::Dense<10>>;
+
+struct DigitsMlp {
+  using Net = Mlp<ta::Input<64>, ta::Dense<32>>;
+  using Small = Mlp<ta::Input<64>, ta::Dense<8>>;
+  static constexpr std::size_t max_m = 10, networks = 1000;
+  static constexpr const char* dataset = "digits";
+  static constexpr const char* model = "mlp";
+};
+struct FashionMlp {
+  using Net = Mlp<ta::Input<784>, ta::Dense<64>>;
+  using Small = Mlp<ta::Input<784>, ta::Dense<16>>;
+  static constexpr std::size_t max_m = 54, networks = 300;
+  static constexpr const char* dataset = "fashion";
+  static constexpr const char* model = "mlp";
+};
+struct FashionCnn {
+  using Net = W3<8, 16>;
+  using Small = W3<2, 4>;
+  static constexpr std::size_t max_m = 54, networks = 300;
+  static constexpr const char* dataset = "fashion";
+  static constexpr const char* model = "cnn";
+};
+
+struct Protocol {
+  std::vector<std::size_t> ms;
+  std::vector<unsigned> seeds;
+  std::vector<std::string> methods;
+  std::size_t epochs = 20, batch = 16, dm_iterations = 1000, real_batch = 0;
+  float lr = 0.05f, unit = 1.0f / 16.0f;
+};
+
+struct Split {
+  data::Dataset train, val, test;
+  std::vector<std::size_t> by_class[classes];  // train indices per class (file order)
+  std::vector<std::size_t> test_by_class[classes];
+};
+
+void add_sample(data::Dataset& d, const data::Dataset& src, std::size_t i) {
+  d.features = src.features;
+  d.x.insert(d.x.end(), src.sample(i), src.sample(i) + src.features);
+  d.y.push_back(src.y[i]);
+}
+
+bool load(const std::string& dataset, Split& s) {
+  if (dataset == "digits") {
+    data::Dataset all;
+    if (!data::load_digits(all)) return false;
+    for (std::size_t i = 0; i < all.size(); ++i) add_sample(i % 5 == 0 ? s.test : i % 10 == 1 ? s.val : s.train, all, i);
+  } else {
+    data::Dataset all;
+    if (!data::load_fashion(all, true) || !data::load_fashion(s.test, false)) return false;
+    for (std::size_t i = 0; i < all.size(); ++i) add_sample(i % 10 == 0 ? s.val : s.train, all, i);
+  }
+  for (std::size_t i = 0; i < s.train.size(); ++i) s.by_class[s.train.y[i]].push_back(i);
+  for (std::size_t i = 0; i < s.test.size(); ++i) s.test_by_class[s.test.y[i]].push_back(i);
+  return true;
+}
+
+struct Row {
+  std::string method;
+  std::size_t m = 0;
+  unsigned seed = 0;
+  float final_acc = 0, avg_acc = 0, forgetting = 0, flops_ratio = 1;
+  std::size_t buffer_bytes = 0;
+  double train_flops = 0, distill_seconds = 0, learner_seconds = 0;
+  ta::AccuracyMatrix<tasks> matrix;
+  std::size_t refused = 0;
+};
+
+// Accuracy of net on the test samples of classes [lo, hi).
+template <class Net>
+float accuracy_on(Net& net, const Split& s, std::size_t lo, std::size_t hi) {
+  std::vector<std::size_t> idx;
+  for (std::size_t c = lo; c < hi; ++c) idx.insert(idx.end(), s.test_by_class[c].begin(), s.test_by_class[c].end());
+  return ta::accuracy(net, idx.size(), [&](std::size_t i, float* x) {
+    std::memcpy(x, s.test.sample(idx[i]), sizeof(float) * Net::input_size);
+    return s.test.y[idx[i]];
+  });
+}
+
+// The distilled classes of one (seed, m), shared by every learner that replays
+// them (distribution matching does not look at the model).
+template <class Cfg>
+struct Distilled {
+  static constexpr std::size_t D = Cfg::Net::input_size;
+  using Store = ta::SyntheticStore<classes, Cfg::max_m, D>;
+  std::unique_ptr<Store> f32 = std::make_unique<Store>();
+  std::size_t per_class[classes] = {};
+  double seconds[tasks] = {};  // per task: distilling its two classes
+  std::vector<float> samples[classes];
+};
+
+// Streams class c's training samples in a seeded random order.
+std::vector<std::size_t> stream_order(const Split& s, std::size_t c, unsigned seed) {
+  std::vector<std::size_t> idx = s.by_class[c];
+  data::shuffle(idx, 1000003ull * seed + c);
+  return idx;
+}
+
+template <class Cfg>
+void distill_dm(const Split& s, const Protocol& p, std::size_t m, unsigned seed, Distilled<Cfg>& out) {
+  using DM = ta::DistributionMatching<typename Cfg::Net, Cfg::max_m, Cfg::networks>;
+  static std::unique_ptr<DM> dm = std::make_unique<DM>();
+  constexpr std::size_t D = Cfg::Net::input_size;
+  for (std::size_t t = 0; t + 1 < tasks; ++t) {
+    const Clock::time_point t0 = Clock::now();
+    for (std::size_t c = 2 * t; c < 2 * t + 2; ++c) {
+      ta::DistillConfig dc;
+      dc.per_class = m;
+      dc.iterations = p.dm_iterations;
+      dc.real_batch = p.real_batch;
+      dc.expected = s.by_class[c].size();
+      dc.seed = 7919ull * seed + c;
+      if (dm->begin(dc) != ta::Status::ok) std::abort();
+      const std::vector<std::size_t> order = stream_order(s, c, seed);
+      std::vector<float> chunk;  // the stream arrives in chunks of real_batch (or 128)
+      const std::size_t per = p.real_batch ? p.real_batch : 128;
+      for (std::size_t i = 0; i < order.size(); i += per) {
+        chunk.clear();
+        for (std::size_t k = i; k < std::min(order.size(), i + per); ++k)
+          chunk.insert(chunk.end(), s.train.sample(order[k]), s.train.sample(order[k]) + D);
+        dm->add_real(chunk.data(), chunk.size() / D);
+      }
+      const ta::DistillReport r = dm->distill();
+      if (r.status != ta::Status::ok) std::printf("  distill class %zu: %s\n", c, ta::to_string(r.status));
+      const auto& set = dm->synthetic();
+      out.samples[c].assign(set.data(), set.data() + set.size() * D);
+      out.per_class[c] = set.size();
+      if (out.f32->write(c, set.data(), set.size()) != ta::Status::ok) std::abort();
+    }
+    out.seconds[t] = since(t0);
+  }
+}
+
+// One learner run of the cycle over the 5 tasks.
+//   Buffer: the buffer type; fill(t, buffer, net) consolidates task t's classes into it.
+template <class Net, class Cfg, class Buffer, class Fill>
+Row run_learner(const Split& s, const Protocol& p, const std::string& method, std::size_t m, unsigned seed,
+                ta::Replay mode, bool joint, Buffer& buffer, Fill&& fill) {
+  Row row;
+  row.method = method;
+  row.m = m;
+  row.seed = seed;
+  auto net = std::make_unique<Net>();
+  auto acc = std::make_unique<ta::GradientAccumulator<Net>>();
+  ta::Rng rng(seed);
+  net->init(rng);
+  ta::SGD<Net> sgd(p.lr);
+  ta::TaskConfig tc;
+  tc.epochs = p.epochs;
+  tc.batch = p.batch;
+  tc.replay = mode;
+  const Clock::time_point t0 = Clock::now();
+  double distill_s = 0.0, fill_s = 0.0;
+  std::vector<std::size_t> task_idx;
+  std::vector<std::uint32_t> order;
+  for (std::size_t t = 0; t < tasks; ++t) {
+    if (!joint) task_idx.clear();
+    for (std::size_t c = 2 * t; c < 2 * t + 2; ++c) task_idx.insert(task_idx.end(), s.by_class[c].begin(), s.by_class[c].end());
+    order.resize(ta::order_entries(task_idx.size(), buffer.count()));
+    const ta::TaskReport r = ta::train_task(*net, sgd, *acc, buffer, task_idx.size(),
+        [&](std::size_t i, float* x) {
+          std::memcpy(x, s.train.sample(task_idx[i]), sizeof(float) * Net::input_size);
+          return s.train.y[task_idx[i]];
+        },
+        ta::Span<std::uint32_t>(order.data(), order.size()), tc, rng);
+    if (r.status != ta::Status::ok) std::printf("  task %zu: %s\n", t, ta::to_string(r.status));
+    row.train_flops += 2.0 * r.macs;
+    row.refused += r.refused;
+    for (std::size_t j = 0; j <= t; ++j) row.matrix.set(t, j, accuracy_on(*net, s, 2 * j, 2 * j + 2));
+    row.matrix.set_seen(t, accuracy_on(*net, s, 0, 2 * t + 2));
+    if (t + 1 < tasks) {
+      const Clock::time_point f0 = Clock::now();
+      distill_s += fill(t, buffer, *net);
+      fill_s += since(f0);  // shared distillations are timed where they ran
+    }
+  }
+  row.final_acc = row.matrix.final_accuracy();
+  row.avg_acc = row.matrix.average_accuracy();
+  row.forgetting = row.matrix.forgetting();
+  row.flops_ratio = static_cast<float>(ta::active_macs(*net) / static_cast<double>(Cfg::Net::macs));
+  row.buffer_bytes = buffer.bytes();
+  row.distill_seconds = distill_s;
+  row.learner_seconds = since(t0) - fill_s;
+  return row;
+}
+
+template <class Cfg>
+void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m, std::vector<Row>& rows,
+                const std::vector<std::string>& methods, std::size_t& done, std::size_t total, Clock::time_point start) {
+  using Net = typename Cfg::Net;
+  constexpr std::size_t D = Net::input_size;
+  auto want = [&](const char* name) { return std::find(methods.begin(), methods.end(), name) != methods.end(); };
+  auto progress = [&](const Row& r) {
+    ++done;
+    const double el = since(start);
+    std::printf("progress: %zu/%zu runs (%s m=%zu seed %u: final %.1f%%), %.0f s elapsed, ETA %.0f s\n", done, total,
+                r.method.c_str(), r.m, r.seed, 100.0 * r.final_acc, el,
+                el / static_cast<double>(done) * static_cast<double>(total - done));
+    std::fflush(stdout);
+    rows.push_back(r);
+  };
+  const bool needs_dm = want("distill_mix") || want("distill_concat") || want("distill_mix_int8") ||
+                        want("distill_mix_small") || want("fixed_large");
+  Distilled<Cfg> dist;
+  if (needs_dm && m > 0) distill_dm<Cfg>(s, p, m, seed, dist);
+  // Consolidation steps: copying the (already distilled) classes of task t in.
+  auto dm_fill = [&](auto& store) {
+    return [&dist, &store](std::size_t t, auto&, auto&) {
+      for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
+        if (store.write(c, dist.samples[c].data(), dist.per_class[c]) != ta::Status::ok) std::abort();
+      return dist.seconds[t];
+    };
+  };
+  using F32 = ta::SyntheticStore<classes, Cfg::max_m, D>;
+  using I8 = ta::SyntheticStore<classes, Cfg::max_m, D, std::int8_t>;
+  if (m == 0) {
+    ta::NoBuffer none;
+    auto nothing = [](std::size_t, auto&, auto&) { return 0.0; };
+    if (want("naive")) progress(run_learner<Net, Cfg>(s, p, "naive", 0, seed, ta::Replay::mix, false, none, nothing));
+    if (want("joint")) progress(run_learner<Net, Cfg>(s, p, "joint", 0, seed, ta::Replay::mix, true, none, nothing));
+    return;
+  }
+  for (const ta::Replay mode : {ta::Replay::mix, ta::Replay::concat}) {
+    const char* suffix = mode == ta::Replay::mix ? "_mix" : "_concat";
+    if (want((std::string("distill") + suffix).c_str())) {
+      auto store = std::make_unique<F32>();
+      Row r = run_learner<Net, Cfg>(s, p, std::string("distill") + suffix, m, seed, mode, false, *store, dm_fill(*store));
+      progress(r);
+      if (mode == ta::Replay::mix && want("fixed_large")) {
+        r.method = "fixed_large";
+        progress(r);
+      }
+    }
+    if (want((std::string("replay") + suffix).c_str())) {
+      using Ex = ta::ExemplarStore<classes, Cfg::max_m, D>;
+      auto store = std::make_unique<Ex>();
+      store->reset(m, p.unit);
+      ta::Rng pick(seed * 31u + 7u);
+      auto fill = [&](std::size_t t, Ex& b, Net&) {
+        for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
+          for (std::size_t i : stream_order(s, c, seed)) b.offer(c, s.train.sample(i), pick);
+        return 0.0;
+      };
+      progress(run_learner<Net, Cfg>(s, p, std::string("replay") + suffix, m, seed, mode, false, *store, fill));
+    }
+  }
+  if (want("replay_mix_bytes")) {
+    constexpr std::size_t max_bytes_m = (Cfg::max_m * F32::sample_bytes) / (D + 1);
+    using Ex = ta::ExemplarStore<classes, max_bytes_m, D>;
+    const std::size_t mb = m * F32::sample_bytes / (D + 1);
+    auto store = std::make_unique<Ex>();
+    store->reset(mb, p.unit);
+    ta::Rng pick(seed * 31u + 7u);
+    auto fill = [&](std::size_t t, Ex& b, Net&) {
+      for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
+        for (std::size_t i : stream_order(s, c, seed)) b.offer(c, s.train.sample(i), pick);
+      return 0.0;
+    };
+    progress(run_learner<Net, Cfg>(s, p, "replay_mix_bytes", m, seed, ta::Replay::mix, false, *store, fill));
+  }
+  if (want("distill_mix_int8")) {
+    auto store = std::make_unique<I8>();
+    progress(run_learner<Net, Cfg>(s, p, "distill_mix_int8", m, seed, ta::Replay::mix, false, *store, dm_fill(*store)));
+  }
+  if (want("distill_mix_small")) {
+    auto store = std::make_unique<F32>();
+    progress(run_learner<typename Cfg::Small, Cfg>(s, p, "distill_mix_small", m, seed, ta::Replay::mix, false, *store,
+                                                   dm_fill(*store)));
+  }
+  if (want("distill_mix_f32eq") && m * I8::sample_bytes / F32::sample_bytes >= 1) {
+    const std::size_t mf = m * I8::sample_bytes / F32::sample_bytes;
+    Distilled<Cfg> small;
+    distill_dm<Cfg>(s, p, mf, seed, small);
+    auto store = std::make_unique<F32>();
+    auto fill = [&small, &store](std::size_t t, F32&, Net&) {
+      for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
+        if (store->write(c, small.samples[c].data(), small.per_class[c]) != ta::Status::ok) std::abort();
+      return small.seconds[t];
+    };
+    progress(run_learner<Net, Cfg>(s, p, "distill_mix_f32eq", m, seed, ta::Replay::mix, false, *store, fill));
+  }
+  if (want("distill_mix_gm")) {
+    using GM = ta::GradientMatching<Net, Cfg::max_m>;
+    auto gm = std::make_unique<GM>();
+    auto store = std::make_unique<F32>();
+    auto fill = [&](std::size_t t, F32& b, Net& net) {
+      const Clock::time_point t0 = Clock::now();
+      for (std::size_t c = 2 * t; c < 2 * t + 2; ++c) {
+        ta::DistillConfig dc;
+        dc.per_class = m;
+        dc.iterations = p.dm_iterations / 5;
+        dc.lr = 0.1f;
+        dc.seed = 7919ull * seed + c;
+        if (gm->begin(dc, c) != ta::Status::ok) std::abort();
+        for (std::size_t i : stream_order(s, c, seed)) gm->add_real(net, s.train.sample(i));
+        const ta::DistillReport r = gm->distill(net);
+        if (r.status != ta::Status::ok) std::printf("  gm class %zu: %s\n", c, ta::to_string(r.status));
+        if (b.write(c, gm->synthetic().data(), gm->synthetic().size()) != ta::Status::ok) std::abort();
+      }
+      return since(t0);
+    };
+    progress(run_learner<Net, Cfg>(s, p, "distill_mix_gm", m, seed, ta::Replay::mix, false, *store, fill));
+  }
+}
+
+struct Stat {
+  double mean = 0, sd = 0;
+};
+Stat stat(const std::vector<double>& v) {
+  Stat s;
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(s.sd / static_cast<double>(v.size() - 1)) : 0.0;
+  return s;
+}
+
+std::string with_suffix(const std::string& csv, const char* suffix) {
+  const std::size_t dot = csv.rfind(".csv");
+  return (dot == std::string::npos ? csv : csv.substr(0, dot)) + suffix;
+}
+
+void write_outputs(const std::vector<Row>& rows, const std::string& csv, const char* dataset, const char* model) {
+  std::FILE* f = std::fopen(csv.c_str(), "w");
+  std::FILE* mf = std::fopen(with_suffix(csv, ".matrix.csv").c_str(), "w");
+  if (f == nullptr || mf == nullptr) {
+    std::fprintf(stderr, "continual: cannot write %s\n", csv.c_str());
+    std::exit(1);
+  }
+  std::fprintf(f, "method,dataset,m,seed,final_acc,avg_acc,forgetting,flops_ratio,buffer_bytes,train_flops,distill_seconds,"
+                  "learner_seconds\n");
+  std::fprintf(mf, "method,dataset,m,seed,after_task,task,acc\n");
+  for (const Row& r : rows) {
+    std::fprintf(f, "%s,%s%s,%zu,%u,%.4f,%.4f,%.4f,%.4f,%zu,%.4g,%.3f,%.3f\n", r.method.c_str(), dataset,
+                 std::strcmp(model, "cnn") == 0 ? "_cnn" : "", r.m, r.seed, r.final_acc, r.avg_acc, r.forgetting,
+                 r.flops_ratio, r.buffer_bytes, r.train_flops, r.distill_seconds, r.learner_seconds);
+    for (std::size_t t = 0; t < tasks; ++t)
+      for (std::size_t j = 0; j <= t; ++j)
+        std::fprintf(mf, "%s,%s,%zu,%u,%zu,%zu,%.4f\n", r.method.c_str(), dataset, r.m, r.seed, t, j, r.matrix.at(t, j));
+  }
+  std::fclose(f);
+  std::fclose(mf);
+}
+
+// Mean accuracy matrices and the summary table (mean ± std over seeds).
+void print_summary(const std::vector<Row>& rows) {
+  std::map<std::pair<std::string, std::size_t>, std::vector<const Row*>> groups;
+  std::vector<std::pair<std::string, std::size_t>> keys;
+  for (const Row& r : rows) {
+    auto k = std::make_pair(r.method, r.m);
+    if (groups[k].empty()) keys.push_back(k);
+    groups[k].push_back(&r);
+  }
+  std::printf("\nAccuracy matrices (%% on the test samples of task j's classes after task t, mean over seeds; "
+              "last column: all classes seen)\n");
+  for (const auto& k : keys) {
+    const auto& g = groups[k];
+    std::printf("%s m=%zu (%zu seeds)\n", k.first.c_str(), k.second, g.size());
+    for (std::size_t t = 0; t < tasks; ++t) {
+      std::printf("  after task %zu:", t);
+      for (std::size_t j = 0; j <= t; ++j) {
+        double a = 0;
+        for (const Row* r : g) a += r->matrix.at(t, j);
+        std::printf(" %5.1f", 100.0 * a / static_cast<double>(g.size()));
+      }
+      for (std::size_t j = t + 1; j < tasks; ++j) std::printf("      ");
+      double a = 0;
+      for (const Row* r : g) a += r->matrix.seen(t);
+      std::printf(" | %5.1f\n", 100.0 * a / static_cast<double>(g.size()));
+    }
+  }
+  std::printf("\n%-18s %4s %5s %15s %15s %15s %6s %9s %10s %9s %9s\n", "method", "m", "seeds", "final acc %",
+              "avg acc %", "forgetting %", "FLOPs", "buffer B", "train FLOP", "distill s", "learner s");
+  for (const auto& k : keys) {
+    const auto& g = groups[k];
+    std::vector<double> fa, aa, fg, ds, ls, tf;
+    for (const Row* r : g) {
+      fa.push_back(100.0 * r->final_acc);
+      aa.push_back(100.0 * r->avg_acc);
+      fg.push_back(100.0 * r->forgetting);
+      ds.push_back(r->distill_seconds);
+      ls.push_back(r->learner_seconds);
+      tf.push_back(r->train_flops);
+    }
+    const Stat a = stat(fa), b = stat(aa), c = stat(fg);
+    std::printf("%-18s %4zu %5zu %7.1f ± %5.1f %7.1f ± %5.1f %7.1f ± %5.1f %6.2f %9zu %10.3g %9.2f %9.2f\n",
+                k.first.c_str(), k.second, g.size(), a.mean, a.sd, b.mean, b.sd, c.mean, c.sd, g[0]->flops_ratio,
+                g[0]->buffer_bytes, stat(tf).mean, stat(ds).mean, stat(ls).mean);
+  }
+}
+
+void plot(const std::string& csv) {
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    std::printf("gnuplot not found (apt-get install gnuplot-nox): plot skipped (data in %s)\n", csv.c_str());
+    return;
+  }
+  const std::string png = with_suffix(csv, ".png"), gp = with_suffix(csv, ".gp");
+  std::FILE* g = std::fopen(gp.c_str(), "w");
+  if (g == nullptr) return;
+  std::fprintf(g,
+               "set terminal pngcairo size 1000,600 font \",10\"\nset output \"%s\"\nset datafile separator \",\"\n"
+               "set title \"P3: final accuracy on all 10 classes per run (x: method, colour: m)\"\n"
+               "set ylabel \"final accuracy\"\nset yrange [0:1]\nset xtics rotate by 45 right\nset key outside\n"
+               "plot for [mm in \"0 1 10 54\"] \"%s\" every ::1 using 0:($3==mm+0 ? $5 : 1/0):xtic(1) "
+               "with points pt 7 title \"m=\".mm\n",
+               png.c_str(), csv.c_str());
+  std::fclose(g);
+  if (std::system(("gnuplot " + gp).c_str()) != 0) std::printf("gnuplot failed on %s\n", gp.c_str());
+  else std::printf("plot: %s\n", png.c_str());
+}
+
+template <class Cfg>
+int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
+  using Net = typename Cfg::Net;
+  std::printf("P3 %s %s: %zu train / %zu validation / %zu test samples; network %zu params, %zu MACs; small %zu MACs\n",
+              Cfg::dataset, Cfg::model, s.train.size(), s.val.size(), s.test.size(), Net::param_count, Net::macs,
+              Cfg::Small::macs);
+  std::printf("device memory (bytes): network + SGD %zu, gradient accumulator %zu, float32 store (m=%zu) %zu, "
+              "int8 store %zu, distribution matching (%zu networks) %zu\n",
+              ta::training_memory<Net, ta::SGD<Net>>().total(), sizeof(ta::GradientAccumulator<Net>), Cfg::max_m,
+              sizeof(ta::SyntheticStore<classes, Cfg::max_m, Net::input_size>),
+              sizeof(ta::SyntheticStore<classes, Cfg::max_m, Net::input_size, std::int8_t>), Cfg::networks,
+              sizeof(ta::DistributionMatching<Net, Cfg::max_m, Cfg::networks>));
+  std::vector<Row> rows;
+  const Clock::time_point start = Clock::now();
+  std::size_t total = 0, done = 0;
+  const std::size_t zero_methods = static_cast<std::size_t>(
+      std::count_if(p.methods.begin(), p.methods.end(), [](const std::string& m) { return m == "naive" || m == "joint"; }));
+  for (std::size_t m : p.ms) {
+    for (const std::string& name : p.methods)
+      if (name != "naive" && name != "joint" && !(name == "distill_mix_f32eq" && m < 4)) total += p.seeds.size();
+    (void)m;
+  }
+  total += zero_methods * p.seeds.size();
+  for (unsigned seed : p.seeds) {
+    run_seed_m<Cfg>(s, p, seed, 0, rows, p.methods, done, total, start);
+    for (std::size_t m : p.ms) run_seed_m<Cfg>(s, p, seed, m, rows, p.methods, done, total, start);
+  }
+  print_summary(rows);
+  write_outputs(rows, csv, Cfg::dataset, Cfg::model);
+  std::printf("results: %s (accuracy matrices: %s)\n", csv.c_str(), with_suffix(csv, ".matrix.csv").c_str());
+  if (!quick) {
+    plot(csv);
+    return 0;
+  }
+  // The test's assertion: distilled replay beats naive fine-tuning by a wide margin.
+  float naive = 0, distill = 0, replay = 0;
+  for (const Row& r : rows) {
+    if (r.method == "naive") naive = r.final_acc;
+    if (r.method == "distill_mix") distill = r.final_acc;
+    if (r.method == "replay_mix") replay = r.final_acc;
+  }
+  std::printf("quick check: naive %.1f%%, replay_mix %.1f%%, distill_mix %.1f%%\n", 100.0 * naive, 100.0 * replay,
+              100.0 * distill);
+  if (!(distill > naive + 0.30f)) {
+    std::printf("FAIL: distilled replay does not beat naive fine-tuning by 30 points\n");
+    return 1;
+  }
+  std::printf("OK: distilled replay beats naive fine-tuning by %.1f points\n", 100.0 * (distill - naive));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dataset = "digits", model = "mlp", csv;
+  bool quick = false;
+  int seeds = -1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quick") quick = true;
+    else if (a == "--dataset" && i + 1 < argc) dataset = argv[++i];
+    else if (a == "--model" && i + 1 < argc) model = argv[++i];
+    else if (a == "--csv" && i + 1 < argc) csv = argv[++i];
+    else if (a == "--seeds" && i + 1 < argc) seeds = std::atoi(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE] [--seeds N]\n");
+      return 2;
+    }
+  }
+  if ((dataset != "digits" && dataset != "fashion") || (model != "mlp" && model != "cnn") ||
+      (dataset == "digits" && model == "cnn")) {
+    std::fprintf(stderr, "continual: configurations are digits mlp, fashion mlp, fashion cnn\n");
+    return 2;
+  }
+  if (quick) dataset = "digits", model = "mlp";
+  if (csv.empty()) csv = "continual_" + dataset + "_" + model + (quick ? "_quick" : "") + ".csv";
+  Split s;
+  if (!load(dataset, s)) return 1;
+  Protocol p;
+  p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_bytes", "distill_mix", "distill_concat",
+               "distill_mix_int8", "distill_mix_f32eq", "distill_mix_gm", "distill_mix_small", "fixed_large"};
+  const unsigned n_seeds = seeds > 0 ? static_cast<unsigned>(seeds) : dataset == "digits" ? 5u : model == "mlp" ? 3u : 2u;
+  for (unsigned k = 1; k <= n_seeds; ++k) p.seeds.push_back(k);
+  if (dataset == "digits") {
+    p.ms = {1, 10};
+  } else {
+    p.ms = {1, 10, 54};
+    p.epochs = 1;
+    p.batch = 32;
+    p.dm_iterations = 300;
+    p.real_batch = 128;
+    p.unit = 1.0f / 255.0f;
+  }
+  if (quick) {
+    p.ms = {10};
+    p.seeds = {1};
+    p.methods = {"naive", "replay_mix", "distill_mix"};
+  }
+  if (dataset == "digits") return run<DigitsMlp>(s, p, csv, quick);
+  if (model == "mlp") return run<FashionMlp>(s, p, csv, quick);
+  return run<FashionCnn>(s, p, csv, quick);
+}

@@ -1,0 +1,15 @@
+// Continual class-incremental learning: dataset distillation (distribution
+// and gradient matching, streaming), the distilled store (float32 or int8),
+// random exemplars, the incremental learner and its metrics.
+#pragma once
+
+#include "distill.hpp"
+#include "distribution_matching.hpp"
+#include "embedding.hpp"
+#include "exemplars.hpp"
+#include "gradient_matching.hpp"
+#include "learner.hpp"
+#include "metrics.hpp"
+#include "reservoir.hpp"
+#include "store.hpp"
+#include "synthetic.hpp"
