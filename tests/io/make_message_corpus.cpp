@@ -1,0 +1,53 @@
+// Writes the seed corpus of the message fuzzer (tests/fuzz/fuzz_message.cpp)
+// into a folder: valid messages of its model in every kind and encoding,
+// each with a control byte (CRCs kept / recomputed, a chunk size) in front.
+//   make_message_corpus tests/fuzz/message_corpus
+#include <tinyadapt/io/encoder.hpp>
+#include <tinyadapt/io/model_message.hpp>
+#include <tinyadapt/tinyadapt.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace ta = tinyadapt;
+namespace io = tinyadapt::io;
+
+using Net = ta::Sequential<ta::Input<4, 4, 1>, ta::Conv2D<2, 3>, ta::ReLU, ta::Flatten, ta::Dense<3>>;
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_message_corpus DIR\n");
+    return 2;
+  }
+  static Net net;
+  ta::Rng rng(5);
+  net.init(rng);
+  const struct {
+    io::PayloadKind kind;
+    io::Encoding encoding;
+    const char* name;
+  } seeds[] = {{io::PayloadKind::theta, io::Encoding::float32, "theta_float32"},
+               {io::PayloadKind::phi, io::Encoding::int8_layer, "phi_int8"},
+               {io::PayloadKind::delta, io::Encoding::sparse, "delta_sparse"},
+               {io::PayloadKind::delta, io::Encoding::fp16, "delta_fp16"},
+               {io::PayloadKind::theta, io::Encoding::fp16, "theta_fp16"},
+               {io::PayloadKind::delta, io::Encoding::int8_layer, "delta_int8"}};
+  int i = 0;
+  for (const auto& s : seeds) {
+    io::MessageInfo info = io::info_for<Net>(s.kind, s.encoding, 7, 3, s.kind == io::PayloadKind::theta ? 0u : 5u);
+    info.sparse_entries = 9;
+    unsigned char msg[1 + io::max_message_bytes<Net>()];
+    std::size_t written = 0;
+    if (io::encode_message(info, net.parameters(), io::groups_of<Net>(), msg + 1, sizeof msg - 1, &written) !=
+        io::WireStatus::ok)
+      return 1;
+    for (const unsigned char control : {static_cast<unsigned char>(2 * (i % 64)), static_cast<unsigned char>(1 + 14 * i)}) {
+      msg[0] = control;
+      const std::string path = std::string(argv[1]) + "/" + s.name + ((control & 1) != 0 ? "_crc_refreshed" : "");
+      std::FILE* f = std::fopen(path.c_str(), "wb");
+      if (f == nullptr || std::fwrite(msg, 1, written + 1, f) != written + 1 || std::fclose(f) != 0) return 2;
+    }
+    ++i;
+  }
+  return 0;
+}
