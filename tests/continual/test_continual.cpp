@@ -1,0 +1,363 @@
+// Continual learning (include/tinyadapt/continual): distillation is
+// deterministic, streaming and immune to bad real samples; the stores refuse
+// what they cannot hold and stay bit-identical; the learner refuses a task
+// the head cannot hold before anything changes and replays as documented.
+// Runs on the host (doctest) and on the Cortex-M4 (tests/target harness).
+#include <tinyadapt/continual/continual.hpp>
+#include <tinyadapt/tinyadapt.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "support/test.hpp"
+
+namespace ta = tinyadapt;
+
+namespace {
+
+using W2 = ta::Sequential<ta::Input<64>, ta::Dense<32>, ta::ReLU, ta::Dense<10>>;
+using W3 = ta::Sequential<ta::Input<28, 28, 1>, ta::Conv2D<8, 3>, ta::ReLU, ta::MaxPool2D<2>, ta::Conv2D<16, 3>,
+                          ta::ReLU, ta::MaxPool2D<2>, ta::Flatten, ta::Dense<10>>;
+static_assert(std::is_same_v<ta::Embedding<W2>, ta::Sequential<ta::Input<64>, ta::Dense<32>, ta::ReLU>>);
+static_assert(ta::Embedding<W3>::output_size == 5 * 5 * 16, "W3's embedding is its flattened features");
+
+constexpr std::size_t D = 64, N = 40;
+using DM = ta::DistributionMatching<W2, 4, 16>;
+using Store = ta::SyntheticStore<10, 4, D>;
+using Store8 = ta::SyntheticStore<10, 4, D, std::int8_t>;
+using Exemplars = ta::ExemplarStore<10, 4, D>;
+
+// N samples of one "class": a bright square on noise, in [0, 1].
+void make_class(float* x, std::uint64_t seed) {
+  ta::Rng rng(seed);
+  for (std::size_t i = 0; i < N; ++i)
+    for (std::size_t k = 0; k < D; ++k) x[i * D + k] = (k % 8 < 4 && k < 32 ? 0.7f : 0.0f) + 0.3f * rng.uniform();
+}
+
+template <class T>
+bool same_bytes(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+ta::DistillConfig config(std::size_t iterations = 60) {
+  ta::DistillConfig c;
+  c.per_class = 4;
+  c.iterations = iterations;
+  c.seed = 11;
+  return c;
+}
+
+float real[N * D];
+float glitched[(N + 6) * D];
+DM dm_a, dm_b;
+Store store_a, store_b;
+Store8 store8;
+Exemplars ex_a, ex_b;
+
+}  // namespace
+
+TEST_CASE("distribution matching moves the synthetic mean embedding onto the real one, deterministically") {
+  make_class(real, 1);
+  ta::DistillConfig c = config(200);
+  REQUIRE(dm_a.begin(c) == ta::Status::ok);
+  CHECK(dm_a.add_real(real, N) == ta::Status::ok);
+  const ta::DistillReport r = dm_a.distill();
+  CHECK(r.status == ta::Status::ok);
+  CHECK(r.real_seen == N);
+  CHECK(r.synthetic == 4);
+  CHECK(r.steps == 200);
+  CHECK_FALSE(r.short_class);
+  CHECK(r.last_loss < 0.5f * r.first_loss);
+  // The same seed gives the same samples; the stream one sample at a time
+  // gives the same as one chunk (every network sees the whole class).
+  REQUIRE(dm_b.begin(c) == ta::Status::ok);
+  for (std::size_t i = 0; i < N; ++i) CHECK(dm_b.add_real(real + i * D) == ta::Status::ok);
+  dm_b.distill();
+  CHECK(std::memcmp(dm_a.synthetic().data(), dm_b.synthetic().data(), 4 * D * sizeof(float)) == 0);
+  // Inputs stay in the data's range.
+  bool in_range = true;
+  for (std::size_t k = 0; k < 4 * D; ++k) in_range &= dm_a.synthetic().data()[k] >= 0.0f && dm_a.synthetic().data()[k] <= 1.0f;
+  CHECK(in_range);
+}
+
+TEST_CASE("streaming in blocks: each network sees its block, however the stream is chunked") {
+  make_class(real, 2);
+  ta::DistillConfig c = config();
+  c.real_batch = 8;
+  c.expected = N;  // 5 blocks shared out over the 16 networks
+  REQUIRE(dm_a.begin(c) == ta::Status::ok);
+  dm_a.add_real(real, N);
+  REQUIRE(dm_b.begin(c) == ta::Status::ok);
+  for (std::size_t i = 0; i < N; i += 3) dm_b.add_real(real + i * D, N - i < 3 ? N - i : 3);
+  const ta::DistillReport ra = dm_a.distill(), rb = dm_b.distill();
+  CHECK(ra.status == ta::Status::ok);
+  CHECK(ra.macs == rb.macs);
+  CHECK(std::memcmp(dm_a.synthetic().data(), dm_b.synthetic().data(), 4 * D * sizeof(float)) == 0);
+}
+
+TEST_CASE("bad real samples are skipped and counted: the distilled set is bit-identical to one without them") {
+  make_class(real, 3);
+  // The same stream with NaN, Inf, a huge glitch and out-of-range samples in between.
+  const std::size_t at[6] = {0, 5, 6, 17, 30, 39};
+  const float bad[6] = {NAN, INFINITY, 3e38f, -INFINITY, 1.5f, -0.25f};
+  std::size_t j = 0, b = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (b < 6 && at[b] == i) {
+      for (std::size_t k = 0; k < D; ++k) glitched[j * D + k] = real[i * D + k];
+      glitched[j * D + (7 * b) % D] = bad[b];
+      ++j, ++b;
+    }
+    for (std::size_t k = 0; k < D; ++k) glitched[j * D + k] = real[i * D + k];
+    ++j;
+  }
+  REQUIRE(j == N + 6);
+  ta::DistillConfig c = config();
+  REQUIRE(dm_a.begin(c) == ta::Status::ok);
+  dm_a.add_real(real, N);
+  REQUIRE(dm_b.begin(c) == ta::Status::ok);
+  CHECK(dm_b.add_real(glitched, N + 6) == ta::Status::non_finite_input);
+  const ta::DistillReport ra = dm_a.distill(), rb = dm_b.distill();
+  CHECK(rb.real_skipped == 6);
+  CHECK(rb.real_seen == N);
+  CHECK(ra.status == ta::Status::ok);
+  CHECK(rb.status == ta::Status::ok);
+  CHECK(std::memcmp(dm_a.synthetic().data(), dm_b.synthetic().data(), 4 * D * sizeof(float)) == 0);
+}
+
+TEST_CASE("a class with fewer real samples than the store asks is distilled from what there is, and says so") {
+  make_class(real, 4);
+  REQUIRE(dm_a.begin(config()) == ta::Status::ok);
+  dm_a.add_real(real, 3);
+  const ta::DistillReport r = dm_a.distill();
+  CHECK(r.short_class);
+  CHECK(r.synthetic == 3);
+  CHECK(dm_a.synthetic().size() == 3);
+  REQUIRE(dm_b.begin(config()) == ta::Status::ok);
+  CHECK(dm_b.distill().status == ta::Status::empty_batch);  // nothing arrived: nothing distilled
+  ta::DistillConfig bad = config();
+  bad.per_class = 5;  // more than the compile-time 4
+  CHECK(dm_b.begin(bad) == ta::Status::bad_hyperparameter);
+  bad = config();
+  bad.lr = NAN;
+  CHECK(dm_b.begin(bad) == ta::Status::bad_hyperparameter);
+}
+
+TEST_CASE("a synthetic step that cannot be proven finite moves nothing") {
+  static ta::SyntheticSet<2, 4> set, before;
+  ta::Rng rng(1);
+  const float x[8] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
+  REQUIRE(set.reset(2, ta::InputRange{0.0f, 1.0f}) == ta::Status::ok);
+  set.offer(x, rng);
+  set.offer(x + 4, rng);
+  for (std::size_t k = 0; k < 4; ++k) set.grad(0)[k] = set.grad(1)[k] = 0.01f;
+  REQUIRE(set.step(1.0f, 0.5f) == ta::Status::ok);
+  set.grad(1)[2] = INFINITY;
+  before = set;
+  CHECK(set.step(1.0f, 0.5f) == ta::Status::non_finite_gradient);
+  CHECK(same_bytes(set, before));
+  set.grad(1)[2] = 1e38f;
+  before = set;
+  CHECK(set.step(1e10f, 0.5f) == ta::Status::non_finite_gradient);
+  CHECK(same_bytes(set, before));
+  CHECK(set.step(NAN, 0.5f) == ta::Status::bad_hyperparameter);
+  CHECK(same_bytes(set, before));
+}
+
+TEST_CASE("the stores refuse what they cannot hold and stay bit-identical") {
+  make_class(real, 5);
+  store_a.clear();
+  REQUIRE(store_a.write(2, real, 4) == ta::Status::ok);
+  CHECK(store_a.count() == 4);
+  CHECK(store_a.bytes() == 4 * (4 * D + 1));
+  store_b = store_a;
+  float bad[4 * D];
+  std::memcpy(bad, real, sizeof bad);
+  bad[3 * D + 9] = NAN;
+  CHECK(store_a.write(3, bad, 4) == ta::Status::non_finite_input);
+  CHECK(store_a.write(10, real, 4) == ta::Status::bad_label);
+  CHECK(store_a.write(3, real, 5) == ta::Status::size_mismatch);
+  CHECK(same_bytes(store_a, store_b));
+  float x[D];
+  CHECK(store_a.get(3, x) == 2);
+  CHECK(std::memcmp(x, real + 3 * D, sizeof x) == 0);
+  // int8: a quarter of the bytes, within half a step of the float values.
+  REQUIRE(store8.write(7, real, 4) == ta::Status::ok);
+  CHECK(Store8::sample_bytes == D + 4 + 1);
+  CHECK(store8.get(2, x) == 7);
+  const float step = ta::max_abs(real + 2 * D, D) / 127.0f;
+  float worst = 0.0f;
+  for (std::size_t k = 0; k < D; ++k) worst = std::fabs(x[k] - real[2 * D + k]) > worst ? std::fabs(x[k] - real[2 * D + k]) : worst;
+  CHECK(worst <= 0.5001f * step);
+}
+
+TEST_CASE("random exemplars: class-balanced reservoirs of uint8 samples; bad samples change nothing") {
+  make_class(real, 6);
+  ta::Rng rng(3);
+  REQUIRE(ex_a.reset(4, 1.0f / 255.0f) == ta::Status::ok);
+  for (std::size_t i = 0; i < N; ++i) CHECK(ex_a.offer(1, real + i * D, rng) == ta::Status::ok);
+  for (std::size_t i = 0; i < 2; ++i) CHECK(ex_a.offer(6, real + i * D, rng) == ta::Status::ok);
+  CHECK(ex_a.filled(1) == 4);
+  CHECK(ex_a.filled(6) == 2);
+  CHECK(ex_a.bytes() == 6 * (D + 1));
+  float x[D];
+  CHECK(ex_a.get(5, x) == 6);
+  CHECK(std::fabs(x[0] - real[D]) <= 0.5f / 255.0f + 1e-7f);
+  ex_b = ex_a;
+  const ta::Rng rng_before = rng;
+  float bad[D];
+  std::memcpy(bad, real, sizeof bad);
+  bad[10] = NAN;
+  CHECK(ex_a.offer(1, bad, rng) == ta::Status::non_finite_input);
+  bad[10] = 2.0f;
+  CHECK(ex_a.offer(1, bad, rng) == ta::Status::input_out_of_range);
+  CHECK(ex_a.offer(10, real, rng) == ta::Status::bad_label);
+  CHECK(same_bytes(ex_a, ex_b));
+  CHECK(same_bytes(rng, rng_before));
+  CHECK(ex_a.reset(5, 1.0f) == ta::Status::bad_hyperparameter);
+  CHECK(same_bytes(ex_a, ex_b));
+}
+
+TEST_CASE("the reservoir keeps every item of the stream with the same probability") {
+  ta::Rng rng(9);
+  std::size_t kept[20] = {};
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::size_t slots[5] = {};
+    for (std::uint32_t seen = 1; seen <= 20; ++seen) {
+      const std::size_t s = ta::reservoir_slot(seen, 5, rng);
+      if (s < 5) slots[s] = seen - 1;
+    }
+    for (std::size_t s : slots) ++kept[s];
+  }
+  bool even = true;  // expected 500 each (5 / 20 of 2000)
+  for (std::size_t k : kept) even &= k > 400 && k < 600;
+  CHECK(even);
+}
+
+TEST_CASE("gradient matching reduces the gradient distance and never writes the model") {
+  static W2 net, before;
+  static ta::GradientMatching<W2, 4> gm;
+  ta::Rng rng(5);
+  net.init(rng);
+  before = net;
+  make_class(real, 7);
+  REQUIRE(gm.begin(config(40), 3) == ta::Status::ok);
+  ta::DistillConfig lr = config(40);
+  lr.lr = 0.1f;
+  REQUIRE(gm.begin(lr, 3) == ta::Status::ok);
+  CHECK(gm.add_real(net, real, N) == ta::Status::ok);
+  const ta::DistillReport r = gm.distill(net);
+  CHECK(r.status == ta::Status::ok);
+  CHECK(r.steps == 40);
+  CHECK(r.last_loss < r.first_loss);
+  CHECK(std::memcmp(net.parameters().data(), before.parameters().data(), W2::param_count * sizeof(float)) == 0);
+  CHECK(gm.begin(lr, 10) == ta::Status::bad_label);
+}
+
+TEST_CASE("the learner refuses a task with a label the head cannot hold, before anything changes") {
+  static W2 net, before;
+  static ta::GradientAccumulator<W2> acc;
+  ta::Rng rng(2);
+  net.init(rng);
+  before = net;
+  ta::SGD<W2> sgd(0.05f);
+  std::uint32_t order[N + 8];
+  make_class(real, 8);
+  auto bad_task = [](std::size_t i, float* x) {
+    std::memcpy(x, real + i * D, D * sizeof(float));
+    return i == 17 ? 10u : 1u;
+  };
+  ta::TaskConfig tc;
+  tc.epochs = 2;
+  const ta::TaskReport r = ta::train_task(net, sgd, acc, ta::NoBuffer{}, N, bad_task, ta::Span<std::uint32_t>(order, N + 8), tc, rng);
+  CHECK(r.status == ta::Status::bad_label);
+  CHECK(r.samples == 0);
+  CHECK(std::memcmp(net.parameters().data(), before.parameters().data(), W2::param_count * sizeof(float)) == 0);
+  // Too small an index buffer is refused too.
+  store_a.clear();
+  REQUIRE(store_a.write(4, real, 4) == ta::Status::ok);
+  auto task = [](std::size_t i, float* x) {
+    std::memcpy(x, real + i * D, D * sizeof(float));
+    return 1u;
+  };
+  CHECK(ta::train_task(net, sgd, acc, store_a, N, task, ta::Span<std::uint32_t>(order, N + 3), tc, rng).status ==
+        ta::Status::size_mismatch);
+  CHECK(std::memcmp(net.parameters().data(), before.parameters().data(), W2::param_count * sizeof(float)) == 0);
+}
+
+TEST_CASE("mix joins every minibatch with min(batch, |buffer|) buffer samples; concat appends the buffer once") {
+  static W2 net;
+  static ta::GradientAccumulator<W2> acc;
+  ta::Rng rng(4);
+  net.init(rng);
+  ta::SGD<W2> sgd(0.05f);
+  std::uint32_t order[N + 8];
+  make_class(real, 9);
+  store_a.clear();
+  REQUIRE(store_a.write(4, real, 4) == ta::Status::ok);
+  REQUIRE(store_a.write(5, real + 4 * D, 2) == ta::Status::ok);
+  auto task = [](std::size_t i, float* x) {
+    std::memcpy(x, real + i * D, D * sizeof(float));
+    return 1u;
+  };
+  ta::TaskConfig tc;
+  tc.epochs = 3;
+  tc.batch = 16;
+  tc.replay = ta::Replay::mix;
+  const ta::Span<std::uint32_t> span(order, N + 8);
+  const ta::TaskReport mix = ta::train_task(net, sgd, acc, store_a, N, task, span, tc, rng);
+  CHECK(mix.status == ta::Status::ok);
+  CHECK(mix.samples == 3 * (N + 3 * 6));  // 3 minibatches (16, 16, 8) per epoch, each with the 6 buffer samples
+  CHECK(mix.steps == 3 * 3);
+  tc.replay = ta::Replay::concat;
+  const ta::TaskReport concat = ta::train_task(net, sgd, acc, store_a, N, task, span, tc, rng);
+  CHECK(concat.samples == 3 * (N + 6));
+  CHECK(concat.steps == 3 * 3);  // 46 samples in minibatches of 16
+  CHECK(ta::check_health(net) == ta::Status::ok);
+}
+
+TEST_CASE("growth hook: the learner retrains after each growth the policy asks for, up to the limit") {
+  struct Twice {
+    int calls = 0;
+    bool after_task(W2&, float) { return ++calls <= 2; }
+  };
+  static W2 net;
+  static ta::GradientAccumulator<W2> acc;
+  ta::Rng rng(6);
+  net.init(rng);
+  ta::SGD<W2> sgd(0.05f);
+  std::uint32_t order[N];
+  auto task = [](std::size_t i, float* x) {
+    std::memcpy(x, real + i * D, D * sizeof(float));
+    return 2u;
+  };
+  ta::TaskConfig tc;
+  tc.epochs = 1;
+  Twice policy;
+  int validations = 0;
+  const ta::TaskReport r = ta::learn_task(net, sgd, acc, ta::NoBuffer{}, N, task, ta::Span<std::uint32_t>(order, N), tc,
+                                          rng, policy, [&] { return static_cast<float>(++validations); });
+  CHECK(r.grown == 2);
+  CHECK(validations == 3);
+  CHECK(r.samples == 3 * N);
+  ta::NoGrowth fixed;
+  CHECK(ta::learn_task(net, sgd, acc, ta::NoBuffer{}, N, task, ta::Span<std::uint32_t>(order, N), tc, rng, fixed,
+                       [] { return 0.0f; }).grown == 0);
+}
+
+TEST_CASE("P3 metrics: final, average incremental accuracy and forgetting") {
+  ta::AccuracyMatrix<3> m;
+  m.set(0, 0, 1.0f);
+  m.set_seen(0, 1.0f);
+  m.set(1, 0, 0.8f);
+  m.set(1, 1, 0.9f);
+  m.set_seen(1, 0.85f);
+  m.set(2, 0, 0.5f);
+  m.set(2, 1, 0.6f);
+  m.set(2, 2, 1.0f);
+  m.set_seen(2, 0.7f);
+  CHECK(std::fabs(m.final_accuracy() - 0.7f) < 1e-6f);
+  CHECK(std::fabs(m.average_accuracy() - (1.0f + 0.85f + 0.7f) / 3.0f) < 1e-6f);
+  CHECK(std::fabs(m.forgetting() - ((1.0f - 0.5f) + (0.9f - 0.6f)) / 2.0f) < 1e-6f);
+}
