@@ -46,18 +46,6 @@ void fill_pattern(float* v) {
   for (std::size_t i = 0; i < N; ++i) v[i] = static_cast<float>(i) * 0.5f - 3.0f;
 }
 
-struct Bytes {
-  const unsigned char* data;
-  std::size_t size, at = 0;
-  void rewind() { at = 0; }
-  std::size_t read(unsigned char* buf, std::size_t capacity) {
-    const std::size_t n = size - at < capacity ? size - at : capacity;
-    if (n > 0) std::memcpy(buf, data + at, n);
-    at += n;
-    return n;
-  }
-};
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -106,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // θ into a network in two passes: bit-identical on refusal.
   static Net net;
   fill_pattern(net.parameters().data());
-  Bytes src{msg, n};
+  io::BufferSource src{msg, n};
   unsigned char rx[64];
   const io::WireStatus r = io::receive_theta(net, src, rx, chunk < sizeof rx ? chunk : sizeof rx);
   const bool theta = s == io::WireStatus::ok && h.kind == io::PayloadKind::theta;

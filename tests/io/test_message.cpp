@@ -409,21 +409,6 @@ TEST_CASE("message: random messages, random chunks") {
   CHECK(failures == 0);
 }
 
-namespace {
-// A re-readable source (a message in flash or a file) for receive_theta.
-struct MemorySource {
-  const unsigned char* data;
-  std::size_t size, at = 0;
-  void rewind() { at = 0; }
-  std::size_t read(unsigned char* buf, std::size_t capacity) {
-    const std::size_t n = size - at < capacity ? size - at : capacity;
-    std::memcpy(buf, data + at, n);
-    at += n;
-    return n;
-  }
-};
-}  // namespace
-
 TEST_CASE("receive_theta: two passes; a refused θ leaves the network bit-identical") {
   ta::Rng rng(4);
   net.init(rng);
@@ -437,18 +422,18 @@ TEST_CASE("receive_theta: two passes; a refused θ leaves the network bit-identi
   for (std::size_t at = 0; at < n_written; ++at) {
     std::memcpy(bad, msg, n_written);
     bad[at] ^= 0x10;
-    MemorySource src{bad, n_written};
+    io::BufferSource src{bad, n_written};
     accepted += io::receive_theta(net, src, chunk, sizeof chunk, true, 9) == io::WireStatus::ok;
     changed += std::memcmp(before, net.parameters().data(), sizeof before) != 0;
   }
-  MemorySource cut{msg, n_written - 1};
+  io::BufferSource cut{msg, n_written - 1};
   CHECK(io::receive_theta(net, cut, chunk, sizeof chunk) == io::WireStatus::truncated);
-  MemorySource other_round{msg, n_written};
+  io::BufferSource other_round{msg, n_written};
   CHECK(io::receive_theta(net, other_round, chunk, sizeof chunk, true, 10) == io::WireStatus::wrong_round);
   CHECK(accepted == 0);
   CHECK(changed == 0);
   CHECK(std::memcmp(before, net.parameters().data(), sizeof before) == 0);
-  MemorySource good{msg, n_written};
+  io::BufferSource good{msg, n_written};
   CHECK(io::receive_theta(net, good, chunk, sizeof chunk, true, 9) == io::WireStatus::ok);
   CHECK(std::memcmp(values, net.parameters().data(), sizeof values) == 0);
 }

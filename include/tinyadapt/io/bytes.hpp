@@ -18,7 +18,15 @@ inline std::uint64_t get(const unsigned char* p, int bytes) noexcept {
   for (int i = 0; i < bytes; ++i) v |= std::uint64_t{p[i]} << (8 * i);
   return v;
 }
-inline std::uint32_t get32(const unsigned char* p) noexcept { return static_cast<std::uint32_t>(get(p, 4)); }
+// 32-bit forms without 64-bit shifts (a Cortex-M4 has no 64-bit registers;
+// compilers turn these into one load or store).
+inline std::uint32_t get32(const unsigned char* p) noexcept {
+  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
+}
+inline void put32(unsigned char* p, std::uint32_t v) noexcept {
+  p[0] = static_cast<unsigned char>(v), p[1] = static_cast<unsigned char>(v >> 8);
+  p[2] = static_cast<unsigned char>(v >> 16), p[3] = static_cast<unsigned char>(v >> 24);
+}
 inline std::uint32_t fnv1a32(const unsigned char* p, std::size_t n) noexcept {
   std::uint32_t h = 0x811c9dc5u;
   for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x01000193u;

@@ -43,11 +43,12 @@ class StreamDecoder {
   WireStatus feed(const unsigned char* p, std::size_t n) noexcept {
     while (n > 0 && status_ == WireStatus::ok) {
       if (phase_ == Phase::done) return fail(WireStatus::oversized);
-      if (have_ == 0 && n >= need_) {  // a whole unit in the chunk: no copy
-        const std::size_t k = need_;
-        consumed_ += k;
-        unit(p);
-        p += k, n -= k;
+      if (have_ == 0 && n >= need_) {  // whole units in the chunk: no copy
+        std::size_t used = need_;  // before unit() sets the next unit's size
+        if (dense()) used = dense_run(p, n / need_);
+        else unit(p);
+        consumed_ += used;
+        p += used, n -= used;
         continue;
       }
       std::size_t k = need_ - have_;
@@ -82,6 +83,10 @@ class StreamDecoder {
   void expect_unit(Phase p, std::size_t bytes) noexcept { phase_ = p, need_ = bytes; }
 
   void unit(const unsigned char* u) noexcept {
+    if (dense()) {
+      dense_run(u, 1);
+      return;
+    }
     if (phase_ != Phase::trailer) crc_.update(u, need_);
     switch (phase_) {
       case Phase::header: return on_header(u);
@@ -139,48 +144,68 @@ class StreamDecoder {
     expect_unit(Phase::element, 1);
   }
 
-  void on_element(const unsigned char* u) noexcept {
-    float v = 0.0f;
-    std::uint32_t at = index_;
+  // A float32, fp16 or int8 element is next (fixed size, no per-entry header).
+  bool dense() const noexcept { return phase_ == Phase::element && header_.encoding != Encoding::sparse; }
+
+  // Up to `units` dense elements at u, within the current run (the message's
+  // elements, or the int8 group's): one CRC update, one tight loop. Returns
+  // the bytes used (up to and including a refused element).
+  std::size_t dense_run(const unsigned char* u, std::size_t units) noexcept {
+    const bool int8 = header_.encoding == Encoding::int8_layer;
+    const std::uint32_t left = int8 ? group_left_ : header_.elements - index_;
+    const auto k = static_cast<std::uint32_t>(units < left ? units : left);
+    const std::size_t size = need_;
+    crc_.update(u, k * size);
+    float* dst = staging_.empty() ? nullptr : staging_.data() + index_;
+    for (std::uint32_t i = 0; i < k; ++i, u += size) {
+      float v;
+      if (!dense_value(u, v)) {
+        fail(WireStatus::bad_value);
+        return (i + 1) * size;
+      }
+      if (dst != nullptr) dst[i] = v;
+    }
+    index_ += k;
+    if (int8) group_left_ -= k;
+    next_payload_unit();
+    return k * size;
+  }
+  // False for NaN/Inf (float32, fp16) and int8 -128.
+  bool dense_value(const unsigned char* u, float& v) const noexcept {
     switch (header_.encoding) {
-      case Encoding::float32: v = detail::float_at(u); break;
+      case Encoding::float32: v = detail::float_at(u); return is_finite(v);
       case Encoding::fp16: {
         const auto h = static_cast<std::uint16_t>(detail::get(u, 2));
-        if (!fp16_finite(h)) {
-          fail(WireStatus::bad_value);
-          return;
-        }
         v = from_fp16(h);
-        break;
+        return fp16_finite(h);
       }
       case Encoding::int8_layer: {
         const auto q = static_cast<std::int8_t>(u[0]);
-        if (q == -128) {
-          fail(WireStatus::bad_value);
-          return;
-        }
-        v = static_cast<float>(q) * scale_;
-        --group_left_;
-        break;
+        v = static_cast<float>(q) * scale_;  // finite: scale_ <= FLT_MAX / 127
+        return q != -128;
       }
-      case Encoding::sparse:
-        at = detail::get32(u);
-        if (at >= header_.elements || at < index_) {  // index_ is one past the previous entry
-          fail(WireStatus::bad_index);
-          return;
-        }
-        v = detail::float_at(u + 4);
-        ++entries_;
-        break;
+      case Encoding::sparse: break;
     }
+    return false;
+  }
+
+  // A sparse entry: index strictly above the previous one and < N, finite value.
+  void on_element(const unsigned char* u) noexcept {
+    const std::uint32_t at = detail::get32(u);
+    if (at >= header_.elements || at < index_) {  // index_ is one past the previous entry
+      fail(WireStatus::bad_index);
+      return;
+    }
+    const float v = detail::float_at(u + 4);
     if (!is_finite(v)) {
       fail(WireStatus::bad_value);
       return;
     }
     if (!staging_.empty()) {
-      for (std::uint32_t i = index_; i < at; ++i) staging_[i] = 0.0f;  // sparse: the gap is zero
+      for (std::uint32_t i = index_; i < at; ++i) staging_[i] = 0.0f;  // the gap is zero
       staging_[at] = v;
     }
+    ++entries_;
     index_ = at + 1;
     next_payload_unit();
   }

@@ -142,6 +142,11 @@ class MessageEncoder {
   std::size_t read(unsigned char* out, std::size_t capacity) noexcept {
     std::size_t w = 0;
     while (w < capacity && phase_ != Phase::idle) {
+      if (pos_ == len_ && dense_next()) {  // whole elements straight into out
+        const std::size_t k = dense_run(out + w, capacity - w);
+        w += k;
+        if (k > 0) continue;
+      }
       if (pos_ == len_ && !next_unit()) break;
       std::size_t k = len_ - pos_;
       if (k > capacity - w) k = capacity - w;
@@ -173,14 +178,8 @@ class MessageEncoder {
     const std::uint32_t n = header_.elements;
     switch (header_.encoding) {
       case Encoding::float32:
-        if (index_ < n) return element(4, float_bits(values_[index_])), true;
-        break;
       case Encoding::fp16:
-        if (index_ < n) {
-          std::uint16_t h = 0;
-          to_fp16(values_[index_], h);  // cannot fail: checked in begin()
-          return element(2, h), true;
-        }
+        if (index_ < n) return element(), true;
         break;
       case Encoding::int8_layer:
         if (group_left_ == 0 && group_ < groups_.count) {
@@ -192,11 +191,7 @@ class MessageEncoder {
           start_unit(8, Phase::payload);
           return true;
         }
-        if (group_left_ > 0) {
-          --group_left_;
-          const std::int32_t q = scale_ > 0.0f ? detail::quantise(values_[index_], scale_) : 0;
-          return element(1, static_cast<std::uint8_t>(static_cast<std::int8_t>(q))), true;
-        }
+        if (group_left_ > 0) return element(), true;
         break;
       case Encoding::sparse:
         while (sent_ < header_.entries && index_ < n) {
@@ -218,10 +213,62 @@ class MessageEncoder {
     start_unit(4, Phase::trailer);
     return true;
   }
-  void element(std::size_t bytes, std::uint32_t bits) noexcept {
-    detail::put(unit_, bits, static_cast<int>(bytes));
-    ++index_;
-    start_unit(bytes, Phase::payload);
+  // One dense element (float32, fp16, int8) as the next unit.
+  void element() noexcept {
+    const std::size_t size = dense_bytes();
+    write_dense(unit_, 1);
+    start_unit(size, Phase::payload);
+  }
+  std::size_t dense_bytes() const noexcept {
+    return header_.encoding == Encoding::float32 ? 4 : header_.encoding == Encoding::fp16 ? 2 : 1;
+  }
+  // A float32, fp16 or int8 element is next (the int8 group header is out).
+  bool dense_next() const noexcept {
+    if (phase_ != Phase::header && phase_ != Phase::payload) return false;
+    switch (header_.encoding) {
+      case Encoding::float32:
+      case Encoding::fp16: return index_ < header_.elements;
+      case Encoding::int8_layer: return group_left_ > 0;
+      case Encoding::sparse: break;
+    }
+    return false;
+  }
+  // As many whole dense elements as fit in room, within the run (the
+  // message's elements, or the int8 group's), with one CRC update.
+  std::size_t dense_run(unsigned char* out, std::size_t room) noexcept {
+    const std::size_t size = dense_bytes();
+    const bool int8 = header_.encoding == Encoding::int8_layer;
+    const std::size_t left = int8 ? group_left_ : header_.elements - index_;
+    std::size_t k = room / size;
+    if (k > left) k = left;
+    write_dense(out, k);
+    crc_.update(out, k * size);
+    return k * size;
+  }
+  // k elements from index_ on, advancing index_ (and the int8 group).
+  void write_dense(unsigned char* out, std::size_t k) noexcept {
+    const float* v = values_.data() + index_;
+    switch (header_.encoding) {
+      case Encoding::float32:
+        for (std::size_t i = 0; i < k; ++i) detail::put32(out + 4 * i, float_bits(v[i]));
+        break;
+      case Encoding::fp16:
+        for (std::size_t i = 0; i < k; ++i) {
+          std::uint16_t h = 0;
+          to_fp16(v[i], h);  // cannot fail: checked in begin()
+          detail::put(out + 2 * i, h, 2);
+        }
+        break;
+      case Encoding::int8_layer:
+        for (std::size_t i = 0; i < k; ++i) {
+          const std::int32_t q = scale_ > 0.0f ? detail::quantise(v[i], scale_) : 0;
+          out[i] = static_cast<std::uint8_t>(static_cast<std::int8_t>(q));
+        }
+        group_left_ -= static_cast<std::uint32_t>(k);
+        break;
+      case Encoding::sparse: break;
+    }
+    index_ += static_cast<std::uint32_t>(k);
   }
 
   MessageHeader header_;

@@ -21,6 +21,19 @@
 namespace tinyadapt {
 namespace io {
 
+// A message in memory (RAM or memory-mapped flash) as a Source.
+struct BufferSource {
+  const unsigned char* data = nullptr;
+  std::size_t size = 0, at = 0;
+  void rewind() noexcept { at = 0; }
+  std::size_t read(unsigned char* buf, std::size_t capacity) noexcept {
+    const std::size_t n = size - at < capacity ? size - at : capacity;
+    for (std::size_t i = 0; i < n; ++i) buf[i] = data[at + i];
+    at += n;
+    return n;
+  }
+};
+
 namespace detail {
 template <class Source>
 WireStatus stream_through(StreamDecoder& d, Source& src, unsigned char* chunk, std::size_t capacity) noexcept {
