@@ -2,6 +2,7 @@
 // 5 tasks of 2 classes in label order, one 10-way head, with distilled replay.
 //
 //   continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE] [--seeds N]
+//             [--methods a,b,...]
 //     (no flag)  the full protocol for that configuration: digits MLP 5 seeds,
 //                Fashion-MNIST MLP 3 seeds, CNN 2 seeds; m = 1, 10 and 1% of a
 //                class (digits: 1 = 1%; Fashion-MNIST: 54)
@@ -11,6 +12,9 @@
 //     --csv      results (default continual_<dataset>_<model>.csv), one row per
 //                method, m, seed; FILE with .matrix.csv gets the accuracy
 //                matrices, FILE with .png a plot (gnuplot; skipped when missing)
+//     --seeds    seeds 1..N instead of the protocol's
+//     --methods  only these methods (the CNN default leaves out the
+//                equal-bytes variants and gradient matching: time)
 //
 // Methods (CSV names; m = samples per class in the buffer):
 //   naive           fine-tuning on each task alone (lower bound; m = 0)
@@ -549,6 +553,7 @@ int main(int argc, char** argv) {
   std::string dataset = "digits", model = "mlp", csv;
   bool quick = false;
   int seeds = -1;
+  std::string methods;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") quick = true;
@@ -556,8 +561,10 @@ int main(int argc, char** argv) {
     else if (a == "--model" && i + 1 < argc) model = argv[++i];
     else if (a == "--csv" && i + 1 < argc) csv = argv[++i];
     else if (a == "--seeds" && i + 1 < argc) seeds = std::atoi(argv[++i]);
+    else if (a == "--methods" && i + 1 < argc) methods = argv[++i];
     else {
-      std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE] [--seeds N]\n");
+      std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
+                           " [--seeds N] [--methods a,b]\n");
       return 2;
     }
   }
@@ -584,6 +591,17 @@ int main(int argc, char** argv) {
     p.dm_iterations = 300;
     p.real_batch = 128;
     p.unit = 1.0f / 255.0f;
+  }
+  if (model == "cnn")
+    p.methods = {"naive", "joint", "replay_mix", "replay_concat", "distill_mix", "distill_concat", "distill_mix_int8",
+                 "distill_mix_small", "fixed_large"};
+  if (!methods.empty()) {
+    p.methods.clear();
+    for (std::size_t a = 0; a <= methods.size();) {
+      const std::size_t b = std::min(methods.find(',', a), methods.size());
+      p.methods.push_back(methods.substr(a, b - a));
+      a = b + 1;
+    }
   }
   if (quick) {
     p.ms = {10};

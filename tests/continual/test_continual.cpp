@@ -310,6 +310,8 @@ TEST_CASE("mix joins every minibatch with min(batch, |buffer|) buffer samples; c
   CHECK(mix.status == ta::Status::ok);
   CHECK(mix.samples == 3 * (N + 3 * 6));  // 3 minibatches (16, 16, 8) per epoch, each with the 6 buffer samples
   CHECK(mix.steps == 3 * 3);
+  CHECK(mix.previous_epoch_loss > 0.0f);
+  CHECK(mix.last_epoch_loss < mix.previous_epoch_loss);  // an easy task: the loss falls epoch to epoch
   tc.replay = ta::Replay::concat;
   const ta::TaskReport concat = ta::train_task(net, sgd, acc, store_a, N, task, span, tc, rng);
   CHECK(concat.samples == 3 * (N + 6));
@@ -320,7 +322,7 @@ TEST_CASE("mix joins every minibatch with min(batch, |buffer|) buffer samples; c
 TEST_CASE("growth hook: the learner retrains after each growth the policy asks for, up to the limit") {
   struct Twice {
     int calls = 0;
-    bool after_task(W2&, float) { return ++calls <= 2; }
+    bool after_task(W2&, const ta::TaskReport&, float) { return ++calls <= 2; }
   };
   static W2 net;
   static ta::GradientAccumulator<W2> acc;

@@ -39,7 +39,8 @@ struct TaskReport {
   std::size_t steps = 0;       // optimizer steps
   std::size_t refused = 0;     // samples and minibatches the guard refused
   std::size_t grown = 0;       // growth steps after the task
-  float mean_loss = 0.0f;
+  float mean_loss = 0.0f;      // over the whole task
+  float last_epoch_loss = 0.0f, previous_epoch_loss = -1.0f;  // mean of the last two epochs (-1: one epoch)
   double macs = 0.0;           // training multiply-accumulates (forward + backward ~ 3x forward)
 };
 
@@ -98,6 +99,8 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
     return !is_model_error(s.status);
   };
   for (std::size_t e = 0; e < cfg.epochs; ++e) {
+    const double epoch_sum = loss_sum;
+    const std::size_t epoch_samples = r.samples;
     shuffle_prefix(idx, pool, pool, rng);
     for (std::size_t first = 0; first < pool; first += cfg.batch) {
       const std::size_t last = first + cfg.batch < pool ? first + cfg.batch : pool;
@@ -117,17 +120,23 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
       if (st == Status::ok) ++r.steps;
       else ++r.refused;
     }
+    if (r.samples > epoch_samples) {
+      r.previous_epoch_loss = e > 0 ? r.last_epoch_loss : -1.0f;
+      r.last_epoch_loss = static_cast<float>((loss_sum - epoch_sum) / static_cast<double>(r.samples - epoch_samples));
+    }
   }
   r.mean_loss = r.samples ? static_cast<float>(loss_sum / static_cast<double>(r.samples)) : 0.0f;
   r.macs = 3.0 * active_macs(net) * static_cast<double>(r.samples);
   return r;
 }
 
-// A growth policy decides after each task, from the validation accuracy on the
-// classes seen, whether the network grows; NoGrowth (a fixed network) never does.
+// The growth hook: after each task (and each retraining after a growth) it
+// gets the task's training report and the validation accuracy on the classes
+// seen, and returns true when it grew the network (its policy decided, the
+// network accepted). NoGrowth (a fixed network) never grows.
 struct NoGrowth {
   template <class Net>
-  bool after_task(Net&, float) noexcept {
+  bool after_task(Net&, const TaskReport&, float) noexcept {
     return false;
   }
 };
@@ -141,7 +150,7 @@ TaskReport learn_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
                       SampleFn&& sample, Span<std::uint32_t> order, const TaskConfig& cfg, Rng& rng, Policy& policy,
                       Validate&& validate, std::size_t max_growth = 8) noexcept {
   TaskReport r = train_task<Loss>(net, opt, acc, buffer, n, sample, order, cfg, rng);
-  while (r.status == Status::ok && r.grown < max_growth && policy.after_task(net, validate())) {
+  while (r.status == Status::ok && r.grown < max_growth && policy.after_task(net, r, validate())) {
     const TaskReport again = train_task<Loss>(net, opt, acc, buffer, n, sample, order, cfg, rng);
     r.status = again.status;
     r.samples += again.samples;
@@ -149,6 +158,8 @@ TaskReport learn_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
     r.refused += again.refused;
     r.macs += again.macs;
     r.mean_loss = again.mean_loss;
+    r.last_epoch_loss = again.last_epoch_loss;
+    r.previous_epoch_loss = again.previous_epoch_loss;
     ++r.grown;
   }
   return r;
