@@ -35,6 +35,9 @@ enum class WireStatus : std::uint8_t {
   non_finite_input,     // encode: NaN/Inf among the values
   fp16_overflow,        // encode: |value| > 65504 after rounding (fp16 has no such number)
   bad_argument,         // encode: an unknown kind/encoding, sparse count > elements, groups that do not add up
+  // checkpoints (io/flash_checkpoint.hpp, io/checkpoint_file.hpp)
+  no_checkpoint,        // no slot or file holds a valid checkpoint
+  storage_error,        // the flash or the file system refused a read, write, erase, sync or rename
 };
 
 constexpr const char* to_string(WireStatus s) noexcept {
@@ -63,6 +66,8 @@ constexpr const char* to_string(WireStatus s) noexcept {
     case WireStatus::non_finite_input: return "non-finite value to encode";
     case WireStatus::fp16_overflow: return "value beyond the fp16 range";
     case WireStatus::bad_argument: return "bad encoder argument (kind, encoding, sparse count or groups)";
+    case WireStatus::no_checkpoint: return "no valid checkpoint";
+    case WireStatus::storage_error: return "storage error (read, write, erase, sync or rename failed)";
   }
   return "unknown wire status";
 }
