@@ -83,6 +83,7 @@
 #include <tinyadapt/tinyadapt.hpp>
 
 #include "datasets.hpp"
+#include "stats.hpp"
 
 namespace ta = tinyadapt;
 namespace meta = ta::meta;
@@ -477,21 +478,6 @@ struct Bench {
 };
 
 // ---------------------------------------------------------------- statistics, output
-
-struct MeanStd {
-  double mean = 0, std = 0;
-};
-MeanStd mean_std(const std::vector<double>& v) {
-  MeanStd r;
-  if (v.empty()) return r;
-  for (double x : v) r.mean += x;
-  r.mean /= static_cast<double>(v.size());
-  if (v.size() > 1) {
-    for (double x : v) r.std += (x - r.mean) * (x - r.mean);
-    r.std = std::sqrt(r.std / static_cast<double>(v.size() - 1));  // sample std over seeds
-  }
-  return r;
-}
 
 // One result row of the tables: a configuration over its seeds.
 struct Row {

@@ -50,6 +50,8 @@
 
 #include <tinyadapt/tinyadapt.hpp>
 
+#include "stats.hpp"
+
 namespace ta = tinyadapt;
 namespace meta = ta::meta;
 
@@ -340,26 +342,6 @@ double timed_tinyreptile(float lr, unsigned rounds, double& cpu) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-double mean_of(const std::vector<double>& v) {
-  double s = 0.0;
-  for (double x : v) s += x;
-  return v.empty() ? NAN : s / static_cast<double>(v.size());
-}
-double std_of(const std::vector<double>& v) {  // sample standard deviation (n - 1)
-  if (v.size() < 2) return 0.0;
-  const double m = mean_of(v);
-  double s = 0.0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
-std::string pm(const std::vector<double>& v, const char* fmt = "%.3f") {
-  char a[32], b[32], out[80];
-  std::snprintf(a, sizeof a, fmt, mean_of(v));
-  std::snprintf(b, sizeof b, fmt, std_of(v));
-  std::snprintf(out, sizeof out, "%s ± %s", a, b);
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // The online learning rate of batch-1 SGD on W1, on validation tasks.
 
@@ -434,8 +416,8 @@ std::vector<LrPoint> lr_study(const std::vector<std::uint64_t>& seeds, unsigned 
       }
       std::printf("%-9s %-6.4f | %-15s %-5.0f %-7.0f | %-15s %-15s | %-15s\n", std::isinf(norm) ? "off" : "1000",
                   static_cast<double>(lr), pm(p.single_mse, "%.4g").c_str(),
-                  mean_of(p.single_diverged) * static_cast<double>(seeds.size()),
-                  mean_of(p.refused) * static_cast<double>(seeds.size()), pm(p.val10, "%.4g").c_str(),
+                  mean_std(p.single_diverged).mean * static_cast<double>(seeds.size()),
+                  mean_std(p.refused).mean * static_cast<double>(seeds.size()), pm(p.val10, "%.4g").c_str(),
                   pm(p.val50, "%.4g").c_str(), pm(p.joint_mse, "%.4g").c_str());
       points.push_back(p);
     }
@@ -449,8 +431,8 @@ float choose_lr(const std::vector<LrPoint>& points, bool k50) {
   float best = 0.01f;
   double best_mse = INFINITY;
   for (const LrPoint& p : points) {
-    if (std::isinf(p.max_norm) || mean_of(p.refused) > 0.0 || mean_of(p.single_diverged) > 0.0) continue;
-    const double m = mean_of(k50 ? p.val50 : p.val10);
+    if (std::isinf(p.max_norm) || mean_std(p.refused).mean > 0.0 || mean_std(p.single_diverged).mean > 0.0) continue;
+    const double m = mean_std(k50 ? p.val50 : p.val10).mean;
     if (m < best_mse) {
       best_mse = m;
       best = p.lr;
@@ -465,7 +447,7 @@ float choose_joint_lr(const std::vector<LrPoint>& points) {
   float best = 0.01f;
   double best_mse = INFINITY;
   for (const LrPoint& p : points) {
-    const double m = mean_of(p.joint_mse);
+    const double m = mean_std(p.joint_mse).mean;
     if (!std::isinf(p.max_norm) && m < best_mse) {
       best_mse = m;
       best = p.lr;
@@ -521,7 +503,7 @@ void write_curves(const std::string& stem, const std::vector<std::vector<const R
     for (std::size_t i = 0; i < runs[0]->curve.size(); ++i) {
       std::vector<double> v;
       for (const Run* r : runs) v.push_back(r->curve[i].second);
-      std::fprintf(f, "%u %.6f\n", runs[0]->curve[i].first, mean_of(v));
+      std::fprintf(f, "%u %.6f\n", runs[0]->curve[i].first, mean_std(v).mean);
     }
     std::fprintf(f, "\n\n");
   }
@@ -694,7 +676,7 @@ int main(int argc, char** argv) {
     for (auto& ch : chosen) {
       const Config& o = ch[0]->config;
       if (o.method != c.method || o.k != c.k) continue;
-      if (mean_of(column(mine, kMetrics)) < mean_of(column(ch, kMetrics))) {
+      if (mean_std(column(mine, kMetrics)).mean < mean_std(column(ch, kMetrics)).mean) {
         ch = mine;
         replaced = true;
       } else {
@@ -735,7 +717,7 @@ int main(int argc, char** argv) {
   const auto* rep = find(Method::reptile, 0);
   const auto* scr = find(Method::scratch, 0);
   const auto* jo10 = find(Method::joint, 10);
-  const auto step = [&](const std::vector<const Run*>* v, std::size_t j) { return mean_of(column(*v, j)); };
+  const auto step = [&](const std::vector<const Run*>* v, std::size_t j) { return mean_std(column(*v, j)).mean; };
   bool learns = true;
   std::printf("\n== targets\n");
   const auto target = [](const char* what, double value, double limit, bool below) {
