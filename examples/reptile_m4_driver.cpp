@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "m4/reptile_sine_round.hpp"
+#include "p1_eval.hpp"
 
 namespace {
 
@@ -179,48 +180,12 @@ std::uint32_t train_seed(ta::Rng& r) { return r.next_u32() | 1u; }
 std::uint32_t test_seed(ta::Rng& r) { return r.next_u32() & ~1u; }
 
 // ---------------------------------------------------------------------------
-// P1 evaluation
+// P1 evaluation (examples/p1_eval.hpp)
 
-constexpr std::uint32_t report_at[] = {0, 1, 4, 8, 32};
-constexpr std::size_t n_report = sizeof report_at / sizeof report_at[0];
-using Curve = std::array<double, n_report>;
-
-Curve evaluate(ta::Span<const float> theta, const std::vector<std::uint32_t>& tasks) {
-  static W1 net;
-  static ta::GradientAccumulator<W1> acc;
-  ta::SGD<W1> sgd(0.02f);
-  Curve mean{};
-  for (const std::uint32_t seed : tasks) {
-    rm::SineTask task(seed);
-    float xs[10], ys[10];
-    for (int i = 0; i < 10; ++i) ys[i] = *task.next(&xs[i]);
-    const auto shot = [&](std::size_t i, float* x) {
-      x[0] = xs[i];
-      return static_cast<const float*>(&ys[i]);
-    };
-    const auto eval = [&](W1& n) {
-      float y = 0.0f;
-      return meta::mean_squared_error(n, 50, [&](std::size_t i, float* x) {
-        x[0] = -5.0f + 10.0f * static_cast<float>(i) / 49.0f;
-        y = task.target(x[0]);
-        return static_cast<const float*>(&y);
-      });
-    };
-    float metric[n_report];
-    if (meta::adapt<ta::MSE>(net, sgd, acc, theta, meta::AdaptMode::full_batch, 10, shot, report_at, metric, eval) !=
-        ta::Status::ok) {
-      for (float& m : metric) m = NAN;
-    }
-    for (std::size_t j = 0; j < n_report; ++j) mean[j] += metric[j] / static_cast<double>(tasks.size());
-  }
-  return mean;
-}
-
-void print_curve(const char* label, const Curve& c) {
-  std::printf("  %-26s", label);
-  for (double v : c) std::printf(" %9.4f", v);
-  std::printf("\n");
-}
+using p1_eval::Curve;
+using p1_eval::evaluate;
+using p1_eval::n_report;
+using p1_eval::print_curve;
 
 // ---------------------------------------------------------------------------
 // --check-device

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fleet broker's access control (examples/fleet/broker.sh), with a real
+# The fleet broker's access control (examples/federation/broker.sh), with a real
 # Mosquitto on 127.0.0.1: logins with a wrong password, an unknown user or no
 # user are refused; a device may publish only its own update topic, never
 # another device's or θ; only the server reads updates; everyone reads θ.

@@ -8,6 +8,9 @@
 #                                   write DIR/broker.env (PORT, PID, HOST) and
 #                                   DIR/credentials (user password per line)
 #   broker.sh stop DIR              stop the broker started in DIR
+#   broker.sh restart DIR [PAUSE]   stop it, wait PAUSE s (2), start it again
+#                                   on the same port (sessions and retained
+#                                   messages are gone: clients must cope)
 #
 # Topics (PREFIX = tinyadapt/fleet):
 #   PREFIX/theta              the round's global weights; retained; only the
@@ -98,6 +101,7 @@ acl_file $dir/acl
 listener $port 127.0.0.1
 persistence false
 max_inflight_messages 20
+max_queued_messages 10000
 max_packet_size 1048576
 log_dest file $dir/mosquitto.log
 log_type error
@@ -111,7 +115,15 @@ EOF
   if [[ $(id -u) -eq 0 ]] && id mosquitto >/dev/null 2>&1; then
     chown mosquitto "$dir" "$dir/passwd" "$dir/acl" "$dir/mosquitto.conf"
   fi
-  "$(mosquitto_bin)" -c "$dir/mosquitto.conf" >"$dir/stdout.log" 2>&1 &
+  launch "$dir" "$port"
+  echo "broker.sh: mosquitto on 127.0.0.1:$port, ${#users[@]} users, config in $dir" >&2
+}
+
+# Starts mosquitto with DIR's config on PORT and waits until the server can
+# log in; writes DIR/broker.env.
+launch() {
+  local dir=$1 port=$2
+  "$(mosquitto_bin)" -c "$dir/mosquitto.conf" >>"$dir/stdout.log" 2>&1 &
   local pid=$!
   printf 'HOST=127.0.0.1\nPORT=%s\nPID=%s\n' "$port" "$pid" >"$dir/broker.env"
 
@@ -127,11 +139,9 @@ EOF
     if command -v mosquitto_pub >/dev/null 2>&1; then
       if mosquitto_pub -h 127.0.0.1 -p "$port" -u server -P "$server_pw" -q 1 \
           -t tinyadapt/fleet/status/server -m ready >/dev/null 2>&1; then
-        echo "broker.sh: mosquitto on 127.0.0.1:$port (pid $pid), ${#users[@]} users, config in $dir" >&2
         return
       fi
     elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "broker.sh: mosquitto on 127.0.0.1:$port (pid $pid), config in $dir" >&2
       return
     fi
     sleep 0.1
@@ -141,10 +151,9 @@ EOF
   die "mosquitto did not accept a login on port $port within 10 s"
 }
 
-stop() {
-  local dir=$1
-  [[ -f $dir/broker.env ]] || die "no broker.env in $dir"
-  local pid
+# Stops the broker process started in DIR (config and broker.env stay).
+halt() {
+  local dir=$1 pid
   pid=$(sed -n 's/^PID=//p' "$dir/broker.env")
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
     kill "$pid"
@@ -154,11 +163,31 @@ stop() {
     done
     kill -9 "$pid" 2>/dev/null || true
   fi
+}
+
+stop() {
+  local dir=$1
+  [[ -f $dir/broker.env ]] || die "no broker.env in $dir"
+  halt "$dir"
   rm -f "$dir/broker.env"
+}
+
+# The broker goes away for PAUSE seconds and comes back on the same port,
+# with no memory of sessions or retained messages (persistence false).
+restart() {
+  local dir=$1 pause=$2 port
+  [[ -f $dir/broker.env ]] || die "no broker.env in $dir"
+  port=$(sed -n 's/^PORT=//p' "$dir/broker.env")
+  halt "$dir"
+  echo "broker.sh: mosquitto stopped; back in $pause s on port $port" >&2
+  sleep "$pause"
+  launch "$dir" "$port"
+  echo "broker.sh: mosquitto restarted on 127.0.0.1:$port" >&2
 }
 
 case "${1:-}" in
   start) [[ $# -ge 2 && $# -le 3 ]] || die "usage: broker.sh start DIR [DEVICES]"; start "$2" "${3:-4}" ;;
   stop) [[ $# -eq 2 ]] || die "usage: broker.sh stop DIR"; stop "$2" ;;
-  *) die "usage: broker.sh start DIR [DEVICES] | broker.sh stop DIR" ;;
+  restart) [[ $# -ge 2 && $# -le 3 ]] || die "usage: broker.sh restart DIR [PAUSE]"; restart "$2" "${3:-2}" ;;
+  *) die "usage: broker.sh start DIR [DEVICES] | broker.sh stop DIR | broker.sh restart DIR [PAUSE]" ;;
 esac

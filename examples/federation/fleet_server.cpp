@@ -1,0 +1,508 @@
+// The server of the broker-run federation (P1, TinyReptile / FedAvg over
+// Mosquitto). Per round it publishes θ (retained, QoS 1) on
+// tinyadapt/fleet/theta, takes the devices' φ from tinyadapt/fleet/update/+
+// through io::submit_update (a message is decoded into a staging buffer and
+// only a whole, valid φ of this model and the open round reaches
+// meta::Server), and closes the round when --quorum devices answered or
+// --deadline seconds passed with at least one update (late updates of a
+// closed round are dropped). After each round it writes a checkpoint
+// atomically (temporary file, fflush, fsync, rename, fsync of the folder):
+// killed at any moment, it restarts from the last closed round, and the
+// devices, which answer every θ they receive, carry on.
+//
+// Every message is hostile until checked. Ignored, with a log line and a
+// count: topics that are not a device's update topic, devices outside the
+// fleet, oversized payloads, messages the decoder refuses (the reason), a
+// header whose device id is not the topic's device, updates of another round
+// than the open one (replayed or late; future), a second update of a device
+// in a round. None of them changes θ.
+//
+// At the end the same rounds (the same devices, in the same order, from the
+// same θ) run in-process, and both θ are evaluated with P1 (MSE after 0, 1,
+// 4, 8, 32 adaptation steps on unseen test tasks): with host devices they
+// must be bit-identical (--exact), else the MSE after 32 steps must agree
+// within --tolerance.
+//
+//   fleet_server --port P --credentials FILE --devices N [--host 127.0.0.1] [--rounds 20]
+//       [--quorum N] [--deadline 30] [--seed 1] [--k 10] [--eps0 1] [--rule reptile|fedavg]
+//       [--checkpoint FILE] [--dump DIR] [--test-tasks 100] [--csv FILE] [--exact]
+//       [--tolerance 0.02] [--cafile CA.pem] [--final-wait 2]
+//
+// Exit status: 0; 1 failure (a round could not be applied, the comparison
+// failed, a checkpoint is unreadable); 2 usage; 3 login refused.
+#include <fcntl.h>
+
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <tinyadapt/io/to_server.hpp>
+
+#include "mqtt.hpp"
+#include "../p1_eval.hpp"
+#include "p1_fleet.hpp"
+
+namespace {
+
+namespace ta = fleet::ta;
+namespace io = ta::io;
+namespace meta = ta::meta;
+using fleet::log;
+using fleet::W1;
+using Server = meta::Server<W1, ta::LinearDecayLR>;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host = "127.0.0.1", credentials, checkpoint, dump, csv, rule = "reptile", cafile;
+  std::uint32_t port = 0, devices = 0, rounds = 20, quorum = 0, seed = 1, k = fleet::rm::default_k, test_tasks = 100;
+  double deadline = 30.0, eps0 = 1.0, tolerance = 0.02, final_wait = 2.0;
+  bool exact = false;
+};
+
+// Why updates were ignored, counted.
+struct Counts {
+  std::uint32_t accepted = 0, unknown_topic = 0, unknown_device = 0, oversized = 0, malformed = 0, forged = 0,
+                replayed = 0, future = 0, duplicate = 0, refused = 0;
+  std::uint32_t ignored() const {
+    return unknown_topic + unknown_device + oversized + malformed + forged + replayed + future + duplicate + refused;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// The checkpoint: meta::Server's state, the run's settings, and which devices
+// each closed round took (in order: the in-process replay needs them).
+//
+//   "TAFC", u32 version 1, u32 seed, k, rounds, devices, u32 server bytes,
+//   the server's state (meta::Server::save), u32 rounds in the history, per
+//   round u32 count and count device ids, then the CRC-32 of all before.
+
+struct Run {
+  std::uint32_t seed = 0, k = 0, rounds = 0, devices = 0;
+  bool operator==(const Run& o) const {
+    return seed == o.seed && k == o.k && rounds == o.rounds && devices == o.devices;
+  }
+};
+
+void put32(std::vector<unsigned char>& b, std::uint32_t v) {
+  unsigned char q[4];
+  io::detail::put(q, v, 4);
+  b.insert(b.end(), q, q + 4);
+}
+
+std::vector<unsigned char> checkpoint_bytes(const Run& run, const Server& s,
+                                            const std::vector<std::vector<std::uint32_t>>& history) {
+  std::vector<unsigned char> b = {'T', 'A', 'F', 'C'};
+  for (std::uint32_t v : {1u, run.seed, run.k, run.rounds, run.devices, static_cast<std::uint32_t>(Server::state_bytes)})
+    put32(b, v);
+  const std::size_t at = b.size();
+  b.resize(at + Server::state_bytes);
+  s.save(b.data() + at, Server::state_bytes);
+  put32(b, static_cast<std::uint32_t>(history.size()));
+  for (const auto& round : history) {
+    put32(b, static_cast<std::uint32_t>(round.size()));
+    for (std::uint32_t id : round) put32(b, id);
+  }
+  put32(b, io::crc32(b.data(), b.size()));
+  return b;
+}
+
+// Empty string when loaded; otherwise why not (nothing changed).
+std::string load_checkpoint(const std::vector<unsigned char>& b, const Run& run, Server& s,
+                            std::vector<std::vector<std::uint32_t>>& history) {
+  const auto get = [&](std::size_t at) { return io::detail::get32(b.data() + at); };
+  constexpr std::size_t head = 28;
+  if (b.size() < head + Server::state_bytes + 8) return "too short";
+  if (std::memcmp(b.data(), "TAFC", 4) != 0 || get(4) != 1) return "not a fleet_server checkpoint of this version";
+  if (io::crc32(b.data(), b.size() - 4) != get(b.size() - 4)) return "CRC-32 mismatch (corrupted or truncated)";
+  const Run saved{get(8), get(12), get(16), get(20)};
+  if (!(saved == run)) return "made by a run with other --seed, --k, --rounds or --devices";
+  if (get(24) != Server::state_bytes) return "server state of another size";
+  Server loaded = s;
+  if (loaded.load(b.data() + head, Server::state_bytes) != ta::Status::ok) return "server state refused";
+  std::vector<std::vector<std::uint32_t>> h(get(head + Server::state_bytes));
+  std::size_t at = head + Server::state_bytes + 4;
+  for (auto& round : h) {
+    if (at + 4 > b.size() - 4) return "history truncated";
+    round.resize(get(at));
+    at += 4;
+    if (round.size() > run.devices || at + 4 * round.size() > b.size() - 4) return "history truncated";
+    for (std::uint32_t& id : round) id = get(at), at += 4;
+  }
+  if (at != b.size() - 4 || h.size() != loaded.round()) return "history does not match the round";
+  s = loaded;
+  history = std::move(h);
+  return "";
+}
+
+// temp file, fflush, fsync, rename, fsync of the folder: the file named
+// `path` is always either the old or the new checkpoint.
+bool write_atomically(const std::string& path, const std::vector<unsigned char>& b) {
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return false;
+  bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size() && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  ok = std::fclose(f) == 0 && ok;
+  ok = ok && std::rename(tmp.c_str(), path.c_str()) == 0;
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (d >= 0) {
+    ok = fsync(d) == 0 && ok;
+    ::close(d);
+  }
+  return ok;
+}
+
+bool read_all(const std::string& path, std::vector<unsigned char>& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (f) out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  return static_cast<bool>(f) || f.eof();
+}
+
+// ---------------------------------------------------------------------------
+
+struct Incoming {
+  std::string topic;
+  std::vector<unsigned char> bytes;
+};
+
+class Federation {
+ public:
+  Federation(const Options& o, const W1& init)
+      : o_(o), run_{o.seed, o.k, o.rounds, o.devices},
+        server_(init, ta::LinearDecayLR{static_cast<float>(o.eps0), 0.0f, o.rounds},
+                o.rule == "fedavg" ? meta::Aggregation::fedavg : meta::Aggregation::reptile, o.seed),
+        answered_(o.devices, false) {}
+
+  // false: the checkpoint exists but cannot be used (reason logged).
+  bool resume() {
+    if (o_.checkpoint.empty()) return true;
+    std::vector<unsigned char> b;
+    if (!read_all(o_.checkpoint, b)) {
+      log("no checkpoint %s: starting at round 0", o_.checkpoint.c_str());
+      return true;
+    }
+    const std::string why = load_checkpoint(b, run_, server_, history_);
+    if (!why.empty()) {
+      log("checkpoint %s refused: %s; not starting (remove it to start over)", o_.checkpoint.c_str(), why.c_str());
+      return false;
+    }
+    log("resumed from checkpoint %s: %u rounds closed, round %u open", o_.checkpoint.c_str(), server_.round(),
+        server_.round());
+    return true;
+  }
+  bool open_dump() { return dump_.open(o_.dump); }
+
+  // Network thread.
+  void on_message(const std::string& topic, const unsigned char* p, std::size_t n) {
+    std::lock_guard<std::mutex> lock(m_);
+    queue_.push_back({topic, std::vector<unsigned char>(p, p + n)});
+    cv_.notify_all();
+  }
+  void on_connect() {
+    republish_ = true;
+    cv_.notify_all();
+  }
+
+  int run(fleet::Client& c) {
+    FILE* csv = nullptr;
+    if (!o_.csv.empty()) {
+      const bool fresh = server_.round() == 0;
+      csv = std::fopen(o_.csv.c_str(), fresh ? "w" : "a");
+      if (csv == nullptr) return log("cannot write %s", o_.csv.c_str()), 1;
+      if (fresh) std::fprintf(csv, "round,devices,closed_by,seconds,ignored_total,bytes_in,bytes_out\n");
+    }
+    const auto t_run = Clock::now();
+    const std::uint32_t first_round = server_.round();
+    round_start_ = Clock::now();
+    while (server_.round() < o_.rounds) {
+      if (c.refused()) return 3;
+      Incoming in;
+      bool got = false;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return !queue_.empty() || republish_; });
+        if (!queue_.empty()) in = std::move(queue_.front()), queue_.pop_front(), got = true;
+      }
+      if (republish_.exchange(false)) publish_theta(c);
+      if (got) take(in);
+      const double open_for = std::chrono::duration<double>(Clock::now() - round_start_).count();
+      const bool quorum = order_.size() >= o_.quorum, late = open_for >= o_.deadline;
+      if (!quorum && !late) continue;
+      if (order_.empty()) {
+        log("round %u: no update within %.1f s (quorum %u); theta published again, waiting", server_.round(),
+            o_.deadline, o_.quorum);
+        publish_theta(c);
+        round_start_ = Clock::now();
+        continue;
+      }
+      if (!close_round(quorum ? "quorum" : "deadline", open_for, csv)) return 1;
+      const double elapsed = std::chrono::duration<double>(Clock::now() - t_run).count();
+      const std::uint32_t done = server_.round() - first_round, left = o_.rounds - server_.round();
+      std::printf("progress: round %u/%u closed, %zu devices, %.2f s/round, ETA %.0f s\n", server_.round(), o_.rounds,
+                  history_.back().size(), elapsed / done, elapsed / done * left);
+      publish_theta(c);
+    }
+    if (csv != nullptr) std::fclose(csv);
+    // The final θ stays retained for the devices (they exit on it) and
+    // anyone after them; the loop delivers it, then keeps draining.
+    const auto until = Clock::now() + std::chrono::duration<double>(o_.final_wait);
+    while (Clock::now() < until) {
+      Incoming in;
+      bool got = false;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait_for(lock, std::chrono::milliseconds(100));
+        if (!queue_.empty()) in = std::move(queue_.front()), queue_.pop_front(), got = true;
+      }
+      if (republish_.exchange(false)) publish_theta(c);
+      if (got) take(in);
+    }
+    log("%u rounds done in %.1f s (this process: rounds %u..%u)", o_.rounds,
+        std::chrono::duration<double>(Clock::now() - t_run).count(), first_round, o_.rounds);
+    report_counts();
+    return compare();
+  }
+
+ private:
+  void publish_theta(fleet::Client& c) {
+    if (!c.connected()) return;  // the next connect publishes it
+    std::vector<unsigned char> m(io::max_message_bytes<W1>());
+    std::size_t n = 0;
+    const io::WireStatus s =
+        io::encode_message(io::info_for<W1>(io::PayloadKind::theta, io::Encoding::float32, server_.round(),
+                                            fleet::server_id, 0),
+                           server_.theta(), io::groups_of<W1>(), m.data(), m.size(), &n);
+    if (s != io::WireStatus::ok) {
+      log("cannot encode theta: %s", io::to_string(s));
+      return;
+    }
+    dump_.write("sent_theta_r" + std::to_string(server_.round()), m.data(), n);
+    if (c.publish(fleet::theta_topic, m.data(), n, true)) bytes_out_ += n;
+  }
+
+  // One message from the broker: counted as accepted or as why it was ignored.
+  void take(const Incoming& in) {
+    const std::size_t n = in.bytes.size();
+    std::uint32_t id = 0;
+    if (in.topic.compare(0, fleet::update_prefix.size(), fleet::update_prefix) != 0 ||
+        !fleet::parse_device_user(in.topic.substr(fleet::update_prefix.size()), id)) {
+      ++counts_.unknown_topic;
+      log("ignored %zu bytes on unknown topic %s", n, in.topic.c_str());
+      return;
+    }
+    dump_.write("recv_" + fleet::device_user(id), in.bytes.data(), n);
+    if (id >= o_.devices) {
+      ++counts_.unknown_device;
+      log("ignored an update from %s: not in the fleet (devices 0..%u)", in.topic.c_str(), o_.devices - 1);
+      return;
+    }
+    const char* from = in.topic.c_str() + fleet::update_prefix.size();
+    if (n > io::max_message_bytes<W1>()) {
+      ++counts_.oversized;
+      log("ignored %zu bytes from %s: oversized (an update of W1 has at most %zu)", n, from,
+          io::max_message_bytes<W1>());
+      return;
+    }
+    const std::uint32_t open = server_.round();
+    io::MessageHeader h;
+    const io::WireStatus w = io::check_message(in.bytes.data(), n, io::expect_for<W1>(io::update_kinds), &h);
+    if (w != io::WireStatus::ok) {
+      ++counts_.malformed;
+      log("ignored an update from %s (%zu bytes): %s", from, n, io::to_string(w));
+      return;
+    }
+    if (h.device != id) {
+      ++counts_.forged;
+      log("ignored an update on %s's topic that names device %u: forged device id", from, h.device);
+      return;
+    }
+    if (h.round < open) {
+      ++counts_.replayed;
+      log("ignored an update from %s of round %u (open round %u): replayed or late", from, h.round, open);
+      return;
+    }
+    if (h.round > open) {
+      ++counts_.future;
+      log("ignored an update from %s of round %u (open round %u): future round", from, h.round, open);
+      return;
+    }
+    if (answered_[id]) {
+      ++counts_.duplicate;
+      log("ignored a second update from %s in round %u: duplicate", from, open);
+      return;
+    }
+    const io::SubmitResult r = io::submit_update(server_, in.bytes.data(), n, staging_);
+    if (!r.ok()) {
+      ++counts_.refused;
+      log("the server refused the update from %s: %s", from,
+          r.wire != io::WireStatus::ok ? io::to_string(r.wire) : ta::to_string(r.server));
+      return;
+    }
+    answered_[id] = true;
+    order_.push_back(id);
+    ++counts_.accepted;
+    bytes_in_ += n;
+  }
+
+  bool close_round(const char* by, double seconds, FILE* csv) {
+    const std::uint32_t r = server_.round();
+    const float eps = server_.epsilon();
+    const ta::Status s = server_.end_round();
+    if (s != ta::Status::ok) {
+      log("round %u cannot be applied: %s", r, ta::to_string(s));
+      return false;
+    }
+    history_.push_back(order_);
+    if (!o_.checkpoint.empty() && !write_atomically(o_.checkpoint, checkpoint_bytes(run_, server_, history_))) {
+      log("cannot write the checkpoint %s", o_.checkpoint.c_str());
+      return false;
+    }
+    log("round %u closed by %s after %.2f s: %zu updates, eps %.3f; %u ignored so far", r, by, seconds, order_.size(),
+        static_cast<double>(eps), counts_.ignored());
+    if (csv != nullptr)
+      std::fprintf(csv, "%u,%zu,%s,%.3f,%u,%zu,%zu\n", r, order_.size(), by, seconds, counts_.ignored(), bytes_in_,
+                   bytes_out_);
+    order_.clear();
+    answered_.assign(o_.devices, false);
+    round_start_ = Clock::now();
+    return true;
+  }
+
+  void report_counts() const {
+    const Counts& c = counts_;
+    log("updates accepted %u; ignored %u: unknown topic %u, unknown device %u, oversized %u, malformed %u, "
+        "forged device id %u, replayed or late %u, future round %u, duplicate %u, refused by the server %u",
+        c.accepted, c.ignored(), c.unknown_topic, c.unknown_device, c.oversized, c.malformed, c.forged, c.replayed,
+        c.future, c.duplicate, c.refused);
+  }
+
+  // The same rounds in-process, and P1 on both θ.
+  int compare() {
+    static W1 init, net;
+    ta::Rng rng(o_.seed);
+    init.init(rng);
+    static Server replay(init, ta::LinearDecayLR{static_cast<float>(o_.eps0), 0.0f, o_.rounds},
+                         o_.rule == "fedavg" ? meta::Aggregation::fedavg : meta::Aggregation::reptile, o_.seed);
+    ta::SGD<W1> sgd(fleet::rm::online_lr);
+    std::size_t updates = 0;
+    const auto t0 = Clock::now();
+    for (std::uint32_t r = 0; r < history_.size(); ++r) {
+      for (const std::uint32_t d : history_[r]) {
+        const meta::RoundResult rr = fleet::device_round(net, sgd, replay.theta(), o_.seed, d, r, o_.k);
+        if (!rr.ok() || replay.add(static_cast<const W1&>(net).parameters(), rr.trained) != ta::Status::ok) {
+          log("in-process round %u, device %u failed: %s", r, d, ta::to_string(rr.status));
+          return 1;
+        }
+        ++updates;
+      }
+      if (replay.end_round() != ta::Status::ok) return log("in-process round %u cannot be applied", r), 1;
+    }
+    const double replay_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    float diff = 0.0f, scale = 0.0f;
+    for (std::size_t i = 0; i < Server::count; ++i) {
+      diff = std::max(diff, std::fabs(replay.theta()[i] - server_.theta()[i]));
+      scale = std::max(scale, std::fabs(replay.theta()[i]));
+    }
+    const bool identical = std::memcmp(replay.theta().data(), server_.theta().data(), 4 * Server::count) == 0;
+    // Test tasks: even seeds, never a device's (odd) task.
+    ta::Rng test_rng(o_.seed, 0x7e57ULL);
+    std::vector<std::uint32_t> tasks(o_.test_tasks);
+    for (std::uint32_t& t : tasks) t = test_rng.next_u32() & ~1u;
+    static meta::Parameters<W1> init_params;
+    init_params.copy_from(init);
+    const p1_eval::Curve scratch = p1_eval::evaluate(init_params.span(), tasks);
+    const p1_eval::Curve broker = p1_eval::evaluate(server_.theta(), tasks);
+    const p1_eval::Curve local = p1_eval::evaluate(replay.theta(), tasks);
+    std::printf("\nP1 after %u rounds (%zu updates, %s, eps %.2f -> 0, k = %u, seed %u), %u unseen test tasks:\n"
+                "MSE after adaptation steps (10 shots, full batch, lr 0.02)\n",
+                o_.rounds, updates, o_.rule.c_str(), o_.eps0, o_.k, o_.seed, o_.test_tasks);
+    std::printf("  %-26s %9s %9s %9s %9s %9s\n", "", "0", "1", "4", "8", "32");
+    p1_eval::print_curve("scratch (the initial theta)", scratch);
+    p1_eval::print_curve("broker run (Mosquitto)", broker);
+    p1_eval::print_curve("in-process, same rounds", local);
+    std::printf("in-process replay of the %zu updates: %.2f s\n", updates, replay_s);
+    const double rel = std::fabs(broker[p1_eval::n_report - 1] - local[p1_eval::n_report - 1]) /
+                       std::max(local[p1_eval::n_report - 1], 1e-30);
+    std::printf("theta, broker run vs in-process run: %s (max |diff| %.3g, max |theta| %.3g); MSE after 32 steps "
+                "differs by %.3g (relative)\n",
+                identical ? "bit-identical" : "different", static_cast<double>(diff), static_cast<double>(scale), rel);
+    const bool ok = o_.exact ? identical : rel <= o_.tolerance;
+    std::printf("%s: %s\n", ok ? "agree" : "FAIL",
+                o_.exact ? "theta must be bit-identical (--exact)"
+                         : ("MSE after 32 steps within " + std::to_string(o_.tolerance) + " (relative)").c_str());
+    return ok ? 0 : 1;
+  }
+
+  Options o_;
+  Run run_;
+  Server server_;
+  meta::Parameters<W1> staging_;
+  std::vector<std::vector<std::uint32_t>> history_;
+  std::vector<std::uint32_t> order_;
+  std::vector<bool> answered_;
+  Counts counts_;
+  fleet::Dump dump_;
+  std::size_t bytes_in_ = 0, bytes_out_ = 0;
+  Clock::time_point round_start_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<Incoming> queue_;
+  std::atomic<bool> republish_{false};
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(stderr,
+               "%s\nusage: fleet_server --port P --credentials FILE --devices N [--host H] [--rounds R] [--quorum Q]\n"
+               "         [--deadline SEC] [--seed S] [--k K] [--eps0 E] [--rule reptile|fedavg] [--checkpoint FILE]\n"
+               "         [--dump DIR] [--test-tasks N] [--csv FILE] [--exact] [--tolerance REL] [--cafile CA.pem]\n"
+               "         [--final-wait SEC]\n",
+               why.c_str());
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  Options o;
+  fleet::Args a;
+  a.strings = {{"--host", &o.host}, {"--credentials", &o.credentials}, {"--checkpoint", &o.checkpoint},
+               {"--dump", &o.dump}, {"--csv", &o.csv},                 {"--rule", &o.rule},
+               {"--cafile", &o.cafile}};
+  a.numbers = {{"--port", &o.port}, {"--devices", &o.devices}, {"--rounds", &o.rounds}, {"--quorum", &o.quorum},
+               {"--seed", &o.seed}, {"--k", &o.k},             {"--test-tasks", &o.test_tasks}};
+  a.reals = {{"--deadline", &o.deadline}, {"--eps0", &o.eps0}, {"--tolerance", &o.tolerance},
+             {"--final-wait", &o.final_wait}};
+  a.flags = {{"--exact", &o.exact}};
+  const std::string bad = a.parse(argc, argv);
+  if (!bad.empty()) usage(bad);
+  if (o.port == 0 || o.port > 65535 || o.credentials.empty() || o.devices == 0)
+    usage("--port, --credentials and --devices are required");
+  if (o.quorum == 0) o.quorum = o.devices;
+  if (o.quorum > o.devices) usage("--quorum cannot exceed --devices");
+  if (o.rounds == 0 || o.test_tasks == 0 || o.k == 0 || o.k > fleet::rm::max_k) usage("--rounds, --test-tasks, --k");
+  if (!(o.deadline > 0.0) || !(o.eps0 > 0.0 && o.eps0 <= 1.0)) usage("--deadline > 0, --eps0 in (0, 1]");
+  if (o.rule != "reptile" && o.rule != "fedavg") usage("--rule is reptile or fedavg");
+  fleet::log_name() = "server";
+
+  static W1 init;
+  ta::Rng rng(o.seed);
+  init.init(rng);
+  static Federation fed(o, init);
+  if (!fed.open_dump()) usage("cannot create --dump " + o.dump);
+  if (!fed.resume()) return 1;
+  const fleet::BrokerOptions b = fleet::broker_from(o.host, o.port, "server", o.credentials, o.cafile);
+  if (b.password.empty()) usage("no password for server in " + o.credentials);
+  log("fleet of %u devices, %u rounds, quorum %u, deadline %.1f s, %s, k = %u, seed %u", o.devices, o.rounds, o.quorum,
+      o.deadline, o.rule.c_str(), o.k, o.seed);
+  fleet::Client c(
+      b, {fleet::update_prefix + "+"},
+      [&](const std::string& t, const unsigned char* p, std::size_t n) { fed.on_message(t, p, n); },
+      [&] { fed.on_connect(); });
+  if (!c.start()) return log("cannot start the MQTT client"), 1;
+  const int status = fed.run(c);
+  c.stop();
+  return status;
+}

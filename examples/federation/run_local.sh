@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# A local fleet in one command: a private Mosquitto broker (broker.sh, on
+# 127.0.0.1, password file and per-device ACL), the server (fleet_server) and
+# the devices (fleet_device, one process each), optionally the emulated
+# Cortex-M4 as one more device (fleet_bridge + QEMU); P1 (sine) TinyReptile
+# rounds; everything is stopped at the end, also on failure. Exit status 0
+# only when the server finished every round, its result agrees with the
+# in-process run of the same rounds, and every device process exited 0.
+#
+#   run_local.sh [--devices 50] [--rounds 20] [--quorum Q] [--deadline 30] [--k 10]
+#       [--seed 1] [--eps0 1] [--test-tasks 100] [--bin DIR] [--workdir DIR] [--dump]
+#       [--csv FILE] [--m4 ELF] [--qemu qemu-system-arm]
+#       [--absent A]              the last A devices never start (rounds close by deadline)
+#       [--misbehave ID:LIST]     device ID also sends hostile messages (fleet_device --misbehave)
+#       [--intruder]              one more broker user, device-<N>, outside the server's fleet
+#       [--kill-server-after R]   SIGKILL the server once round R closed, then start it again
+#       [--restart-broker-after R]  stop the broker once round R closed, start it again 2 s later
+#
+# --bin: the folder with fleet_server and fleet_device (default
+# build/host/examples/federation of this checkout). Logs and the broker's
+# files are in --workdir (default a new /tmp/fleet.XXXXXX); --dump writes
+# every message sent and received to WORKDIR/messages.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+devices=50 rounds=20 quorum="" deadline=30 k=10 seed=1 eps0=1 test_tasks=100
+bin="$here/../../build/host/examples/federation" work="" dump=0 csv="" m4_elf="" qemu=qemu-system-arm
+absent=0 misbehave="" intruder=0 kill_after="" restart_after=""
+
+die() {
+  echo "run_local: FAILED: $*" >&2
+  exit 1
+}
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+number() { [[ $2 =~ ^[0-9]+$ ]] || { echo "run_local: $1 needs a number, got '$2'" >&2; exit 2; }; }
+
+while [[ $# -gt 0 ]]; do
+  opt=$1
+  case $opt in
+    --dump) dump=1; shift; continue ;;
+    --intruder) intruder=1; shift; continue ;;
+    -h|--help) usage ;;
+  esac
+  [[ $# -ge 2 ]] || { echo "run_local: missing value after $opt" >&2; exit 2; }
+  val=$2
+  shift 2
+  case $opt in
+    --devices) number "$opt" "$val"; devices=$val ;;
+    --rounds) number "$opt" "$val"; rounds=$val ;;
+    --quorum) number "$opt" "$val"; quorum=$val ;;
+    --deadline) deadline=$val ;;
+    --k) number "$opt" "$val"; k=$val ;;
+    --seed) number "$opt" "$val"; seed=$val ;;
+    --eps0) eps0=$val ;;
+    --test-tasks) number "$opt" "$val"; test_tasks=$val ;;
+    --bin) bin=$val ;;
+    --workdir) work=$val ;;
+    --csv) csv=$val ;;
+    --m4) m4_elf=$val ;;
+    --qemu) qemu=$val ;;
+    --absent) number "$opt" "$val"; absent=$val ;;
+    --misbehave) misbehave=$val ;;
+    --kill-server-after) number "$opt" "$val"; kill_after=$val ;;
+    --restart-broker-after) number "$opt" "$val"; restart_after=$val ;;
+    *) echo "run_local: unknown option $opt" >&2; usage ;;
+  esac
+done
+[[ $devices -ge 1 && $rounds -ge 1 ]] || die "--devices and --rounds must be at least 1"
+[[ $absent -lt $devices ]] || die "--absent must leave at least one device"
+for p in fleet_server fleet_device; do
+  [[ -x $bin/$p ]] || die "$bin/$p not found (build it: cmake --build <dir> --target $p; pass --bin)"
+done
+if [[ -n $m4_elf ]]; then
+  [[ -x $bin/fleet_bridge ]] || die "$bin/fleet_bridge not found (needed with --m4)"
+  [[ -f $m4_elf ]] || die "--m4 $m4_elf not found"
+  command -v "$qemu" >/dev/null 2>&1 || die "$qemu not found (apt-get install qemu-system-arm)"
+fi
+if [[ -z $work ]]; then
+  work=$(mktemp -d /tmp/fleet.XXXXXX)
+else
+  rm -rf "$work"
+  mkdir -p "$work"
+fi
+work=$(cd "$work" && pwd)
+
+# Fleet: devices 0..N-1 (host processes), then the M4 as device N.
+fleet=$devices
+m4_id=""
+if [[ -n $m4_elf ]]; then m4_id=$fleet; fleet=$((fleet + 1)); fi
+users=$fleet
+intruder_id=""
+if [[ $intruder -eq 1 ]]; then intruder_id=$users; users=$((users + 1)); fi
+[[ -n $quorum ]] || quorum=$fleet
+
+pids=()   # everything this script started, stopped by the trap
+broker_started=0
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [[ $broker_started -eq 1 ]]; then "$here/broker.sh" stop "$work/broker" || true; fi
+  if [[ $status -ne 0 ]]; then echo "run_local: logs in $work" >&2; fi
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$here/broker.sh" start "$work/broker" "$users"
+broker_started=1
+# shellcheck disable=SC1091
+source "$work/broker/broker.env"
+creds=$work/broker/credentials
+common=(--host "$HOST" --port "$PORT" --credentials "$creds" --rounds "$rounds" --seed "$seed" --k "$k")
+dumpdir=()
+[[ $dump -eq 0 ]] || dumpdir=(--dump "$work/messages")
+
+server_args=("${common[@]}" --devices "$fleet" --quorum "$quorum" --deadline "$deadline" --eps0 "$eps0"
+             --test-tasks "$test_tasks" --checkpoint "$work/server.ckpt" "${dumpdir[@]}")
+[[ -z $csv ]] || server_args+=(--csv "$csv")
+[[ -n $m4_elf ]] || server_args+=(--exact)  # host devices: θ bit-identical to the in-process run
+
+server_runs=0
+start_server() {
+  server_runs=$((server_runs + 1))
+  "$bin/fleet_server" "${server_args[@]}" > >(tee -a "$work/server.log") 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+}
+
+echo "run_local: broker 127.0.0.1:$PORT; server; $((devices - absent)) of $devices device processes" \
+     "${m4_id:+and the M4 (device-$m4_id) }${intruder_id:+and an intruder (device-$intruder_id) }; $rounds rounds; work $work"
+start_server
+device_pids=() device_names=()
+start_device() {  # start_device ID [extra args]
+  local id=$1
+  shift
+  "$bin/fleet_device" --id "$id" "${common[@]}" --timeout 900 "${dumpdir[@]}" "$@" >"$work/device-$id.log" 2>&1 &
+  pids+=("$!")
+  device_pids+=("$!")
+  device_names+=("device-$id")
+}
+bad_id=${misbehave%%:*}
+for ((i = 0; i < devices - absent; ++i)); do
+  if [[ -n $misbehave && $i == "$bad_id" ]]; then
+    start_device "$i" --misbehave "${misbehave#*:}"
+  else
+    start_device "$i"
+  fi
+done
+[[ -z $intruder_id ]] || start_device "$intruder_id"
+if [[ -n $m4_id ]]; then
+  "$bin/fleet_bridge" --id "$m4_id" "${common[@]}" --elf "$m4_elf" --qemu "$qemu" --workdir "$work/m4" \
+    --timeout 900 "${dumpdir[@]}" >"$work/device-$m4_id.log" 2>&1 &
+  pids+=("$!")
+  device_pids+=("$!")
+  device_names+=("device-$m4_id (M4 bridge)")
+fi
+
+closed() { grep -q "server: round $1 closed" "$work/server.log" 2>/dev/null; }
+# Waits for round R to close while the server runs; false if it exited.
+wait_round() {
+  while ! closed "$1"; do
+    kill -0 "$server_pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+}
+
+if [[ -n $restart_after ]]; then
+  wait_round "$restart_after" || die "the server exited before round $restart_after closed"
+  echo "run_local: round $restart_after closed: the broker goes away for 2 s"
+  "$here/broker.sh" restart "$work/broker" 2
+fi
+if [[ -n $kill_after ]]; then
+  wait_round "$kill_after" || die "the server exited before round $kill_after closed"
+  kill -KILL "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  echo "run_local: round $kill_after closed: server killed with SIGKILL; starting it again"
+  start_server
+fi
+
+server_status=0
+wait "$server_pid" || server_status=$?
+[[ $server_status -eq 0 ]] || die "fleet_server exited with status $server_status"
+
+# Devices leave on the final θ; give them a little time.
+failed=()
+for ((j = 0; j < ${#device_pids[@]}; ++j)); do
+  pid=${device_pids[$j]}
+  for ((t = 0; t < 300 && $(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0) == 1; ++t)); do sleep 0.1; done
+  st=0
+  wait "$pid" 2>/dev/null || st=$?
+  if [[ $st -ne 0 ]]; then
+    failed+=("${device_names[$j]} (exit $st)")
+    tail -5 "$work/${device_names[$j]%% *}.log" >&2 || true
+  fi
+done
+[[ ${#failed[@]} -eq 0 ]] || die "device processes failed: ${failed[*]}"
+for ((r = 0; r < rounds; ++r)); do closed "$r" || die "round $r never closed"; done
+echo "run_local: ok: $rounds rounds, $fleet devices in the fleet, ${#device_pids[@]} device processes exited 0," \
+     "server started $server_runs time(s); logs in $work"
