@@ -7,6 +7,10 @@
 //   ta_message tool) accepts whatever the model's view accepts; an accepted
 //   float32 or fp16 message re-encodes to the same bytes.
 //
+// The same input is also the content of a two-slot flash checkpoint region
+// (io/flash_checkpoint.hpp): load() either restores a checkpoint of finite
+// values or refuses with the network bit-identical.
+//
 // Input: one control byte, then the message. Control bit 0: recompute both
 // CRC-32s before decoding (so mutations reach the checks behind the CRCs:
 // counts, groups, scales, indices, values); bits 1-7: the chunk size - 1.
@@ -15,6 +19,7 @@
 // written by tests/io/make_message_corpus.cpp.
 #include <tinyadapt/io/decoder.hpp>
 #include <tinyadapt/io/encoder.hpp>
+#include <tinyadapt/io/flash_checkpoint.hpp>
 #include <tinyadapt/io/model_message.hpp>
 #include <tinyadapt/io/receive.hpp>
 #include <tinyadapt/tinyadapt.hpp>
@@ -45,6 +50,19 @@ void print_counters() { std::fprintf(stderr, "fuzz_message: %llu messages, %llu 
 void fill_pattern(float* v) {
   for (std::size_t i = 0; i < N; ++i) v[i] = static_cast<float>(i) * 0.5f - 3.0f;
 }
+
+// The fuzz input as flash: slot 0 from the first byte, slot 1 after it; the rest reads as erased.
+constexpr std::size_t slot = io::checkpoint_slot_bytes<Net>();
+struct InputFlash {
+  const unsigned char* data;
+  std::size_t size;
+  bool erase(std::size_t, std::size_t) { return false; }
+  bool program(std::size_t, const unsigned char*, std::size_t) { return false; }
+  bool read(std::size_t at, unsigned char* p, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) p[i] = at + i < size ? data[at + i] : 0xFF;
+    return at + n <= 2 * slot;
+  }
+};
 
 }  // namespace
 
@@ -101,6 +119,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((r == io::WireStatus::ok) != theta) broken("receive_theta disagrees with decode_message", r);
   if (r != io::WireStatus::ok && std::memcmp(net.parameters().data(), pattern, sizeof pattern) != 0)
     broken("a refused θ changed the network", r);
+
+  // The input as a checkpoint region: a finite network, or refused and bit-identical.
+  fill_pattern(net.parameters().data());
+  InputFlash flash{msg, n};
+  io::CheckpointRegion<InputFlash> region(flash, slot);
+  const io::WireStatus c = region.load(net);
+  if (c == io::WireStatus::ok && !ta::all_finite(net.parameters().data(), N)) broken("a checkpoint loaded non-finite", c);
+  if (c != io::WireStatus::ok && (c != io::WireStatus::no_checkpoint ||
+                                  std::memcmp(net.parameters().data(), pattern, sizeof pattern) != 0))
+    broken("a refused checkpoint changed the network (or an unexpected status)", c);
 
   // Exact encodings re-encode to the same bytes.
   if (s == io::WireStatus::ok && (h.encoding == io::Encoding::float32 || h.encoding == io::Encoding::fp16)) {

@@ -1,8 +1,10 @@
 // Writes the seed corpus of the message fuzzer (tests/fuzz/fuzz_message.cpp)
 // into a folder: valid messages of its model in every kind and encoding,
-// each with a control byte (CRCs kept / recomputed, a chunk size) in front.
+// each with a control byte (CRCs kept / recomputed, a chunk size) in front,
+// and a flash checkpoint region with two checkpoints.
 //   make_message_corpus tests/fuzz/message_corpus
 #include <tinyadapt/io/encoder.hpp>
+#include <tinyadapt/io/flash_checkpoint.hpp>
 #include <tinyadapt/io/model_message.hpp>
 #include <tinyadapt/tinyadapt.hpp>
 
@@ -49,5 +51,31 @@ int main(int argc, char** argv) {
     }
     ++i;
   }
+  // Two checkpoints in a region (the fuzzer reads its input as flash too).
+  constexpr std::size_t slot = io::checkpoint_slot_bytes<Net>();
+  struct RamFlash {
+    unsigned char mem[2 * slot];
+    bool erase(std::size_t at, std::size_t n) {
+      for (std::size_t k = 0; k < n; ++k) mem[at + k] = 0xFF;
+      return true;
+    }
+    bool program(std::size_t at, const unsigned char* p, std::size_t n) {
+      for (std::size_t k = 0; k < n; ++k) mem[at + k] &= p[k];
+      return true;
+    }
+    bool read(std::size_t at, unsigned char* p, std::size_t n) {
+      for (std::size_t k = 0; k < n; ++k) p[k] = mem[at + k];
+      return true;
+    }
+  };
+  static RamFlash flash;
+  io::CheckpointRegion<RamFlash> region(flash, slot);
+  if (region.save(net, 1) != io::WireStatus::ok || region.save(net, 2) != io::WireStatus::ok) return 1;
+  const std::string path = std::string(argv[1]) + "/checkpoint_region";
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  const unsigned char control = 0;
+  if (f == nullptr || std::fwrite(&control, 1, 1, f) != 1 || std::fwrite(flash.mem, 1, sizeof flash.mem, f) != sizeof flash.mem ||
+      std::fclose(f) != 0)
+    return 2;
   return 0;
 }
