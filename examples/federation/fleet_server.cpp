@@ -6,9 +6,9 @@
 // meta::Server), and closes the round when --quorum devices answered or
 // --deadline seconds passed with at least one update (late updates of a
 // closed round are dropped). After each round it writes a checkpoint
-// atomically (temporary file, fflush, fsync, rename, fsync of the folder):
-// killed at any moment, it restarts from the last closed round, and the
-// devices, which answer every θ they receive, carry on.
+// (io/checkpoint_file.hpp: temporary file, fsync, rename, the previous
+// generation kept): killed at any moment, it restarts from the last closed
+// round, and the devices, which answer every θ they receive, carry on.
 //
 // Every message is hostile until checked. Ignored, with a log line and a
 // count: topics that are not a device's update topic, devices outside the
@@ -30,13 +30,10 @@
 //
 // Exit status: 0; 1 failure (a round could not be applied, the comparison
 // failed, a checkpoint is unreadable); 2 usage; 3 login refused.
-#include <fcntl.h>
-
 #include <condition_variable>
 #include <deque>
-#include <fstream>
-#include <iterator>
 #include <mutex>
+#include <tinyadapt/io/checkpoint_file.hpp>
 #include <tinyadapt/io/to_server.hpp>
 
 #include "mqtt.hpp"
@@ -70,18 +67,20 @@ struct Counts {
 };
 
 // ---------------------------------------------------------------------------
-// The checkpoint: meta::Server's state, the run's settings, and which devices
-// each closed round took (in order: the in-process replay needs them).
-//
-//   "TAFC", u32 version 1, u32 seed, k, rounds, devices, u32 server bytes,
-//   the server's state (meta::Server::save), u32 rounds in the history, per
-//   round u32 count and count device ids, then the CRC-32 of all before.
+// The checkpoint (io/checkpoint_file.hpp: written atomically, the previous
+// generation kept, CRC-32 envelope; generation = rounds closed). Content:
+// the run's settings, meta::Server's state, and which devices each closed
+// round took, in order (the in-process replay needs them):
+//   u32 seed, k, rounds, devices, u32 server bytes, the server's state
+//   (meta::Server::save), u32 rounds in the history, per round u32 count and
+//   count device ids.
 
 struct Run {
   std::uint32_t seed = 0, k = 0, rounds = 0, devices = 0;
   bool operator==(const Run& o) const {
     return seed == o.seed && k == o.k && rounds == o.rounds && devices == o.devices;
   }
+  std::size_t max_checkpoint_bytes() const { return 24 + Server::state_bytes + 4ull * rounds * (1 + devices); }
 };
 
 void put32(std::vector<unsigned char>& b, std::uint32_t v) {
@@ -92,8 +91,8 @@ void put32(std::vector<unsigned char>& b, std::uint32_t v) {
 
 std::vector<unsigned char> checkpoint_bytes(const Run& run, const Server& s,
                                             const std::vector<std::vector<std::uint32_t>>& history) {
-  std::vector<unsigned char> b = {'T', 'A', 'F', 'C'};
-  for (std::uint32_t v : {1u, run.seed, run.k, run.rounds, run.devices, static_cast<std::uint32_t>(Server::state_bytes)})
+  std::vector<unsigned char> b;
+  for (std::uint32_t v : {run.seed, run.k, run.rounds, run.devices, static_cast<std::uint32_t>(Server::state_bytes)})
     put32(b, v);
   const std::size_t at = b.size();
   b.resize(at + Server::state_bytes);
@@ -103,7 +102,6 @@ std::vector<unsigned char> checkpoint_bytes(const Run& run, const Server& s,
     put32(b, static_cast<std::uint32_t>(round.size()));
     for (std::uint32_t id : round) put32(b, id);
   }
-  put32(b, io::crc32(b.data(), b.size()));
   return b;
 }
 
@@ -111,53 +109,27 @@ std::vector<unsigned char> checkpoint_bytes(const Run& run, const Server& s,
 std::string load_checkpoint(const std::vector<unsigned char>& b, const Run& run, Server& s,
                             std::vector<std::vector<std::uint32_t>>& history) {
   const auto get = [&](std::size_t at) { return io::detail::get32(b.data() + at); };
-  constexpr std::size_t head = 28;
-  if (b.size() < head + Server::state_bytes + 8) return "too short";
-  if (std::memcmp(b.data(), "TAFC", 4) != 0 || get(4) != 1) return "not a fleet_server checkpoint of this version";
-  if (io::crc32(b.data(), b.size() - 4) != get(b.size() - 4)) return "CRC-32 mismatch (corrupted or truncated)";
-  const Run saved{get(8), get(12), get(16), get(20)};
+  constexpr std::size_t head = 20;
+  if (b.size() < head + Server::state_bytes + 4) return "too short";
+  const Run saved{get(0), get(4), get(8), get(12)};
   if (!(saved == run)) return "made by a run with other --seed, --k, --rounds or --devices";
-  if (get(24) != Server::state_bytes) return "server state of another size";
+  if (get(16) != Server::state_bytes) return "server state of another size";
   Server loaded = s;
   if (loaded.load(b.data() + head, Server::state_bytes) != ta::Status::ok) return "server state refused";
   std::vector<std::vector<std::uint32_t>> h(get(head + Server::state_bytes));
+  if (h.size() > run.rounds) return "history longer than the run";
   std::size_t at = head + Server::state_bytes + 4;
   for (auto& round : h) {
-    if (at + 4 > b.size() - 4) return "history truncated";
+    if (at + 4 > b.size()) return "history truncated";
     round.resize(get(at));
     at += 4;
-    if (round.size() > run.devices || at + 4 * round.size() > b.size() - 4) return "history truncated";
+    if (round.size() > run.devices || at + 4 * round.size() > b.size()) return "history truncated";
     for (std::uint32_t& id : round) id = get(at), at += 4;
   }
-  if (at != b.size() - 4 || h.size() != loaded.round()) return "history does not match the round";
+  if (at != b.size() || h.size() != loaded.round()) return "history does not match the round";
   s = loaded;
   history = std::move(h);
   return "";
-}
-
-// temp file, fflush, fsync, rename, fsync of the folder: the file named
-// `path` is always either the old or the new checkpoint.
-bool write_atomically(const std::string& path, const std::vector<unsigned char>& b) {
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return false;
-  bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size() && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = std::fclose(f) == 0 && ok;
-  ok = ok && std::rename(tmp.c_str(), path.c_str()) == 0;
-  const std::size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (d >= 0) {
-    ok = fsync(d) == 0 && ok;
-    ::close(d);
-  }
-  return ok;
-}
-
-bool read_all(const std::string& path, std::vector<unsigned char>& out) {
-  std::ifstream f(path, std::ios::binary);
-  if (f) out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  return static_cast<bool>(f) || f.eof();
 }
 
 // ---------------------------------------------------------------------------
@@ -166,6 +138,11 @@ struct Incoming {
   std::string topic;
   std::vector<unsigned char> bytes;
 };
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
 
 class Federation {
  public:
@@ -178,18 +155,27 @@ class Federation {
   // false: the checkpoint exists but cannot be used (reason logged).
   bool resume() {
     if (o_.checkpoint.empty()) return true;
-    std::vector<unsigned char> b;
-    if (!read_all(o_.checkpoint, b)) {
-      log("no checkpoint %s: starting at round 0", o_.checkpoint.c_str());
-      return true;
+    std::vector<unsigned char> b(run_.max_checkpoint_bytes());
+    io::FileCheckpoint from;
+    const io::WireStatus s = io::load_checkpoint_file(o_.checkpoint.c_str(), b.data(), b.size(), &from);
+    if (s != io::WireStatus::ok) {
+      const bool any = exists(o_.checkpoint) || exists(o_.checkpoint + ".tmp") || exists(o_.checkpoint + ".prev");
+      if (any)
+        log("checkpoint %s: no readable generation (%s); not starting (remove it to start over)",
+            o_.checkpoint.c_str(), io::to_string(s));
+      else
+        log("no checkpoint %s: starting at round 0", o_.checkpoint.c_str());
+      return !any;
     }
+    b.resize(from.bytes);
     const std::string why = load_checkpoint(b, run_, server_, history_);
     if (!why.empty()) {
       log("checkpoint %s refused: %s; not starting (remove it to start over)", o_.checkpoint.c_str(), why.c_str());
       return false;
     }
-    log("resumed from checkpoint %s: %u rounds closed, round %u open", o_.checkpoint.c_str(), server_.round(),
-        server_.round());
+    static const char* names[] = {"", ".tmp", ".prev"};
+    log("resumed from checkpoint %s%s (generation %u): %u rounds closed, round %u open", o_.checkpoint.c_str(),
+        names[from.source], from.generation, server_.round(), server_.round());
     return true;
   }
   bool open_dump() { return dump_.open(o_.dump); }
@@ -355,9 +341,13 @@ class Federation {
       return false;
     }
     history_.push_back(order_);
-    if (!o_.checkpoint.empty() && !write_atomically(o_.checkpoint, checkpoint_bytes(run_, server_, history_))) {
-      log("cannot write the checkpoint %s", o_.checkpoint.c_str());
-      return false;
+    if (!o_.checkpoint.empty()) {
+      const std::vector<unsigned char> b = checkpoint_bytes(run_, server_, history_);
+      const io::WireStatus w = io::save_checkpoint_file(o_.checkpoint.c_str(), b.data(), b.size(), server_.round());
+      if (w != io::WireStatus::ok) {
+        log("cannot write the checkpoint %s: %s", o_.checkpoint.c_str(), io::to_string(w));
+        return false;
+      }
     }
     log("round %u closed by %s after %.2f s: %zu updates, eps %.3f; %u ignored so far", r, by, seconds, order_.size(),
         static_cast<double>(eps), counts_.ignored());
