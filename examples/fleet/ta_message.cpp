@@ -1,10 +1,11 @@
 // ta_message: inspect and verify wire messages (include/tinyadapt/io/message.hpp).
 //
-//   ta_message [--signature HEX] [--quiet] FILE...
+//   ta_message [inspect|verify] [--signature HEX] [--quiet] FILE...
 //       prints each file's header fields and "valid", or the reason it is
-//       refused; exit 0 only if every file is a valid message. The tool does
-//       not know the model a message was made for: it checks everything but
-//       the signature unless --signature names the expected one.
+//       refused; exit 0 only if every file is a valid message ("verify" is
+//       --quiet: one line per file). The tool does not know the model a
+//       message was made for: it checks everything but the signature unless
+//       --signature names the expected one.
 //   ta_message --make FILE [--kind theta|phi|delta] [--encoding float32|int8|sparse|fp16]
 //              [--percent P] [--round R] [--device D] [--seed S]
 //       writes a message of the P1 model (W1: 1-64-64-1, tanh) with values
@@ -34,7 +35,7 @@ using W1 = ta::Sequential<ta::Input<1>, ta::Dense<64>, ta::Tanh, ta::Dense<64>, 
 
 int usage() {
   std::fprintf(stderr,
-               "usage: ta_message [--signature HEX] [--quiet] FILE...\n"
+               "usage: ta_message [inspect|verify] [--signature HEX] [--quiet] FILE...\n"
                "       ta_message --make FILE [--kind theta|phi|delta] [--encoding float32|int8|sparse|fp16]\n"
                "                  [--percent P] [--round R] [--device D] [--seed S]\n"
                "       ta_message --signature-of-w1\n");
@@ -138,7 +139,9 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
     std::uint64_t v = 0;
-    if (a == "--quiet") {
+    if (i == 1 && (a == "inspect" || a == "verify")) {
+      quiet = a == "verify";
+    } else if (a == "--quiet") {
       quiet = true;
     } else if (a == "--signature-of-w1") {
       std::printf("%016" PRIx64 "\n", io::model_signature<W1>());

@@ -428,6 +428,13 @@ TEST_CASE("message: random messages, random chunks") {
     }
     failures += d.finish() != io::WireStatus::ok || d.header().device != m.device;
     if (e == io::Encoding::float32) failures += std::memcmp(out, values, sizeof out) != 0;
+    // The exact encodings: the decoded values re-encode to the same bytes.
+    if (e == io::Encoding::float32 || e == io::Encoding::fp16) {
+      std::size_t again = 0;
+      failures += io::encode_message(m, ta::Span<const float>(out, N), {}, chunked, sizeof chunked, &again) !=
+                      io::WireStatus::ok ||
+                  again != n_written || std::memcmp(chunked, msg, n_written) != 0;
+    }
   }
   CHECK(failures == 0);
 }
