@@ -22,8 +22,8 @@
 // param_count floats (the extra one is the staging slot a message is decoded
 // into), plus 16 × MaxDevices floats of column scratch, two param_count
 // vectors and MaxDevices device ids: memory_bytes, constexpr. W1 (4,353
-// parameters): 8 devices 174 KB, 1,000 devices 17.5 MB, 10,000 devices
-// 174 MB. The Server's own running mean needs none of it; clipping alone
+// parameters): 8 devices 192 KB, 100 devices 1.8 MB, 1,000 devices 17.5 MB,
+// 10,000 devices 175 MB. The Server's own running mean needs none of it; clipping alone
 // needs nothing either (clip.hpp on the staging buffer).
 //
 // Numeric safety: an update is taken only if it is finite and within
