@@ -67,6 +67,12 @@ class DistributionMatching {
   // synthetic(). A step that cannot be proven finite is refused (counted,
   // nothing moves); a network whose real mean is not finite is not used.
   DistillReport distill() noexcept {
+    return distill([](std::size_t, float) {});
+  }
+  // The same, calling on_iteration(t, loss) after each iteration (a device
+  // feeds its watchdog or counts instructions there).
+  template <class OnIteration>
+  DistillReport distill(OnIteration&& on_iteration) noexcept {
     DistillReport& r = report_;
     r.synthetic = set_.size();
     r.short_class = r.real_seen < cfg_.per_class;
@@ -100,6 +106,7 @@ class DistributionMatching {
       }
       r.macs += static_cast<double>(embedding::macs) * static_cast<double>(3 * set_.size());
       r.tally(set_.step(cfg_.lr, cfg_.momentum));
+      on_iteration(t, loss);
     }
     return r;
   }
