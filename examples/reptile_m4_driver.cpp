@@ -44,6 +44,7 @@
 
 #include "m4/reptile_sine_round.hpp"
 #include "p1_eval.hpp"
+#include "qemu_semihosting.hpp"
 
 namespace {
 
@@ -96,38 +97,10 @@ std::vector<unsigned char> blob_of(const W1& net) {
   return blob;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using Run = qemu_m4::Run;
 
-struct Run {
-  int status = -1;  // QEMU's exit status (the device program's), -1 if it did not exit normally
-  std::string output;
-  double seconds = 0.0;
-};
-
-// The device ELF under QEMU in opt.workdir (semihosting files are relative to
-// QEMU's working directory; the ELF is linked there as device.elf so that the
-// semihosting command line stays short).
-Run run_device(const Options& o, const std::string& args) {
-  const std::string cmd = "cd " + shell_quote(o.workdir) + " && exec " + shell_quote(o.qemu) +
-                          " -M mps2-an386 -display none -monitor none -serial null"
-                          " -chardev stdio,id=sh -semihosting-config enable=on,target=native,chardev=sh"
-                          " -icount shift=8,align=off,sleep=off -kernel device.elf -append " +
-                          shell_quote(args) + " 2>&1";
-  Run r;
-  const auto t0 = std::chrono::steady_clock::now();
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
-  const int st = pclose(p);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+// The device ELF under QEMU in opt.workdir (examples/qemu_semihosting.hpp).
+Run run_device(const Options& o, const std::string& args) { return qemu_m4::run_device(o.qemu, o.workdir, args); }
 
 // The device's ROUND line.
 struct DeviceFigures {

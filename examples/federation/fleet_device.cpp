@@ -21,8 +21,6 @@
 // future = the next round's id.
 //
 // Exit status: 0 done; 1 timeout or failure; 2 usage; 3 login refused.
-#include <condition_variable>
-#include <mutex>
 #include <sstream>
 
 #include "mqtt.hpp"
@@ -35,10 +33,8 @@ using fleet::log;
 using fleet::ta::meta::Parameters;
 using fleet::W1;
 
-struct Options {
-  std::string host = "127.0.0.1", credentials, dump, cafile, misbehave;
-  std::uint32_t id = 0, port = 0, rounds = 20, seed = 1, k = fleet::rm::default_k, timeout = 600;
-  bool has_id = false;
+struct Options : fleet::DeviceOptions {
+  std::string misbehave;
 };
 
 class Device {
@@ -59,53 +55,33 @@ class Device {
   }
   bool open_dump() { return dump_.open(o_.dump); }
 
-  // The network thread: one θ message.
-  void on_message(fleet::Client& c, const std::string& topic, const unsigned char* p, std::size_t n) {
-    if (topic != fleet::theta_topic) {
-      log("ignored a message on unexpected topic %s (%zu bytes)", topic.c_str(), n);
-      return;
-    }
+  // The network thread: one θ message; true for the final θ.
+  bool on_theta(fleet::Client& c, const unsigned char* p, std::size_t n) {
     dump_.write("recv_theta", p, n);
     io::MessageHeader h;
     const io::WireStatus s =
         io::decode_message(p, n, io::expect_for<W1>(io::kind_bit(io::PayloadKind::theta)), theta_.span(), &h);
     if (s != io::WireStatus::ok) {
       log("refused theta (%zu bytes): %s; nothing trained", n, io::to_string(s));
-      return;
+      return false;
     }
     if (h.round >= o_.rounds) {
       log("final theta (round %u) received; done after %u updates", h.round, sent_);
-      finish(0);
-      return;
+      return true;
     }
     const fleet::ta::meta::RoundResult r = fleet::device_round(net_, sgd_, theta_.span(), o_.seed, o_.id, h.round, o_.k);
     if (!r.ok()) {
       log("round %u failed: %s; no update sent", h.round, fleet::ta::to_string(r.status));
-      return;
+      return false;
     }
     std::vector<unsigned char> msg;
-    if (!encode(h.round, o_.id, r.trained, msg)) return;
+    if (!encode(h.round, o_.id, r.trained, msg)) return false;
     send_hostile(c, h.round, r.trained, msg);
     dump_.write("sent_update_r" + std::to_string(h.round), msg.data(), msg.size());
     if (c.publish(fleet::update_topic(o_.id), msg.data(), msg.size())) ++sent_;
     if (has("duplicate")) c.publish(fleet::update_topic(o_.id), msg.data(), msg.size());
     if (h.round != last_round_) previous_ = msg, last_round_ = h.round;
-  }
-
-  void finish(int status) {
-    std::lock_guard<std::mutex> lock(m_);
-    if (status_ < 0) status_ = status;
-    cv_.notify_all();
-  }
-  // The exit status once done, or -1 after `seconds` without.
-  int wait(fleet::Client& c, std::uint32_t seconds) {
-    std::unique_lock<std::mutex> lock(m_);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (status_ < 0 && std::chrono::steady_clock::now() < until) {
-      cv_.wait_for(lock, std::chrono::milliseconds(200));
-      if (c.refused()) return 3;
-    }
-    return status_;
+    return false;
   }
 
  private:
@@ -170,53 +146,26 @@ class Device {
   std::vector<unsigned char> previous_;
   std::uint32_t last_round_ = 0xFFFFFFFFu, sent_ = 0;
   fleet::ta::Rng rng_{12345};
-  std::mutex m_;
-  std::condition_variable cv_;
-  int status_ = -1;
 };
 
-[[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "%s\nusage: fleet_device --id N --port P --credentials FILE [--host H] [--rounds R] [--seed S]\n"
-               "         [--k K] [--dump DIR] [--timeout SEC] [--cafile CA.pem] [--misbehave LIST]\n",
-               why.c_str());
-  std::exit(2);
-}
+constexpr const char* usage_text =
+    "usage: fleet_device --id N --port P --credentials FILE [--host H] [--rounds R] [--seed S]\n"
+    "         [--k K] [--dump DIR] [--timeout SEC] [--cafile CA.pem] [--misbehave LIST]\n";
+[[noreturn]] void usage(const std::string& why) { fleet::usage_exit(why, usage_text); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Options o;
-  std::string id_text;
   fleet::Args a;
-  a.strings = {{"--host", &o.host}, {"--credentials", &o.credentials}, {"--dump", &o.dump}, {"--cafile", &o.cafile},
-               {"--misbehave", &o.misbehave}};
-  a.numbers = {{"--id", &o.id}, {"--port", &o.port}, {"--rounds", &o.rounds}, {"--seed", &o.seed}, {"--k", &o.k},
-               {"--timeout", &o.timeout}};
-  const std::string bad = a.parse(argc, argv);
-  if (!bad.empty()) usage(bad);
-  for (int i = 1; i < argc; ++i) o.has_id = o.has_id || std::string(argv[i]) == "--id";
-  if (!o.has_id || o.port == 0 || o.port > 65535 || o.credentials.empty()) usage("--id, --port and --credentials are required");
-  if (o.k == 0 || o.k > fleet::rm::max_k) usage("--k must be in 1..100000");
+  a.strings = {{"--misbehave", &o.misbehave}};
+  fleet::parse_device_args(argc, argv, a, o, usage_text);
   fleet::log_name() = fleet::device_user(o.id);
   static Device device(o);
   std::string unknown;
   if (!device.valid_misbehaviour(unknown)) usage("unknown --misbehave " + unknown);
   if (!device.open_dump()) usage("cannot create --dump " + o.dump);
-  fleet::BrokerOptions b = fleet::broker_from(o.host, o.port, fleet::device_user(o.id), o.credentials, o.cafile);
-  if (b.password.empty()) usage("no password for " + b.user + " in " + o.credentials);
-  fleet::Client* client = nullptr;
-  fleet::Client c(b, {fleet::theta_topic}, [&](const std::string& t, const unsigned char* p, std::size_t n) {
-    device.on_message(*client, t, p, n);
-  });
-  client = &c;
-  if (!c.start()) {
-    log("cannot start the MQTT client");
-    return 1;
-  }
-  const int status = device.wait(c, o.timeout);
-  c.stop();
-  if (status < 0) log("no final theta within %u s; giving up", o.timeout);
-  if (status == 3) log("login refused; giving up");
-  return status < 0 ? 1 : status;
+  return fleet::run_device_process(
+      o, [&](fleet::Client& c, const unsigned char* p, std::size_t n) { return device.on_theta(c, p, n); });
 }

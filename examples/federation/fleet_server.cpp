@@ -20,13 +20,13 @@
 // At the end the same rounds (the same devices, in the same order, from the
 // same θ) run in-process, and both θ are evaluated with P1 (MSE after 0, 1,
 // 4, 8, 32 adaptation steps on unseen test tasks): with host devices they
-// must be bit-identical (--exact), else the MSE after 32 steps must agree
-// within --tolerance.
+// must be bit-identical (--exact), else θ and the MSE after 0-8 steps must
+// agree within --tolerance (relative).
 //
 //   fleet_server --port P --credentials FILE --devices N [--host 127.0.0.1] [--rounds 20]
 //       [--quorum N] [--deadline 30] [--seed 1] [--k 10] [--eps0 1] [--rule reptile|fedavg]
 //       [--checkpoint FILE] [--dump DIR] [--test-tasks 100] [--csv FILE] [--exact]
-//       [--tolerance 0.02] [--cafile CA.pem] [--final-wait 2]
+//       [--tolerance 1e-3] [--cafile CA.pem] [--final-wait 2]
 //
 // Exit status: 0; 1 failure (a round could not be applied, the comparison
 // failed, a checkpoint is unreadable); 2 usage; 3 login refused.
@@ -53,7 +53,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   std::string host = "127.0.0.1", credentials, checkpoint, dump, csv, rule = "reptile", cafile;
   std::uint32_t port = 0, devices = 0, rounds = 20, quorum = 0, seed = 1, k = fleet::rm::default_k, test_tasks = 100;
-  double deadline = 30.0, eps0 = 1.0, tolerance = 0.02, final_wait = 2.0;
+  double deadline = 30.0, eps0 = 1.0, tolerance = 1e-3, final_wait = 2.0;
   bool exact = false;
 };
 
@@ -413,15 +413,25 @@ class Federation {
     p1_eval::print_curve("broker run (Mosquitto)", broker);
     p1_eval::print_curve("in-process, same rounds", local);
     std::printf("in-process replay of the %zu updates: %.2f s\n", updates, replay_s);
-    const double rel = std::fabs(broker[p1_eval::n_report - 1] - local[p1_eval::n_report - 1]) /
-                       std::max(local[p1_eval::n_report - 1], 1e-30);
-    std::printf("theta, broker run vs in-process run: %s (max |diff| %.3g, max |theta| %.3g); MSE after 32 steps "
-                "differs by %.3g (relative)\n",
-                identical ? "bit-identical" : "different", static_cast<double>(diff), static_cast<double>(scale), rel);
-    const bool ok = o_.exact ? identical : rel <= o_.tolerance;
+    // Host devices make the same φ as the replay: θ bit-identical (--exact).
+    // With the M4, its φ differs by the compilers' floating point (about
+    // 1e-7): θ and the MSE after 0-8 steps are checked within --tolerance;
+    // after 32 full-batch steps the MSE amplifies such a change of θ by about
+    // 10^5 (reptile_m4_driver), so that figure is reported, not checked.
+    double worst8 = 0.0;
+    for (std::size_t j = 0; j + 1 < p1_eval::n_report; ++j)
+      worst8 = std::max(worst8, std::fabs(broker[j] - local[j]) / std::max(local[j], 1e-30));
+    const std::size_t last = p1_eval::n_report - 1;
+    const double rel32 = std::fabs(broker[last] - local[last]) / std::max(local[last], 1e-30);
+    const double theta_rel = static_cast<double>(diff) / std::max(static_cast<double>(scale), 1e-30);
+    std::printf("theta, broker run vs in-process run: %s (max |diff| %.3g, relative %.3g); MSE relative difference "
+                "after 0-8 steps at most %.3g, after 32 steps %.3g\n",
+                identical ? "bit-identical" : "different", static_cast<double>(diff), theta_rel, worst8, rel32);
+    const bool ok = o_.exact ? identical : theta_rel <= o_.tolerance && worst8 <= o_.tolerance;
     std::printf("%s: %s\n", ok ? "agree" : "FAIL",
                 o_.exact ? "theta must be bit-identical (--exact)"
-                         : ("MSE after 32 steps within " + std::to_string(o_.tolerance) + " (relative)").c_str());
+                         : ("theta and the MSE after 0-8 steps within " + std::to_string(o_.tolerance) +
+                            " (relative); after 32 steps not checked").c_str());
     return ok ? 0 : 1;
   }
 
@@ -443,13 +453,11 @@ class Federation {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "%s\nusage: fleet_server --port P --credentials FILE --devices N [--host H] [--rounds R] [--quorum Q]\n"
-               "         [--deadline SEC] [--seed S] [--k K] [--eps0 E] [--rule reptile|fedavg] [--checkpoint FILE]\n"
-               "         [--dump DIR] [--test-tasks N] [--csv FILE] [--exact] [--tolerance REL] [--cafile CA.pem]\n"
-               "         [--final-wait SEC]\n",
-               why.c_str());
-  std::exit(2);
+  fleet::usage_exit(why,
+                    "usage: fleet_server --port P --credentials FILE --devices N [--host H] [--rounds R] [--quorum Q]\n"
+                    "         [--deadline SEC] [--seed S] [--k K] [--eps0 E] [--rule reptile|fedavg] [--checkpoint FILE]\n"
+                    "         [--dump DIR] [--test-tasks N] [--csv FILE] [--exact] [--tolerance REL] [--cafile CA.pem]\n"
+                    "         [--final-wait SEC]\n");
 }
 
 }  // namespace

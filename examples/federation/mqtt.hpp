@@ -1,7 +1,7 @@
 // What the federation's host programs (fleet_server, fleet_device,
 // fleet_bridge) share: the topics, a libmosquitto client that reconnects by
-// itself and subscribes again after every connect, log lines, --dump files
-// and option parsing.
+// itself and subscribes again after every connect, log lines, --dump files,
+// option parsing, and the loop of a device process.
 //
 // Topics (the broker's ACL, broker.sh, enforces who may use which):
 //   tinyadapt/fleet/theta            θ of the open round (retained, QoS 1): server → all
@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -266,6 +267,71 @@ inline BrokerOptions broker_from(const std::string& host, std::uint32_t port, co
   b.password = password_from(credentials, user);
   b.cafile = cafile;
   return b;
+}
+
+// ---------------------------------------------------------------------------
+// A device process (fleet_device, fleet_bridge): the options they share,
+// and the loop that hands every θ to the device until the final one.
+
+struct DeviceOptions {
+  std::string host = "127.0.0.1", credentials, dump, cafile;
+  std::uint32_t id = 0, port = 0, rounds = 20, seed = 1, k = 10, timeout = 600;
+};
+
+[[noreturn]] inline void usage_exit(const std::string& why, const char* usage) {
+  std::fprintf(stderr, "%s\n%s", why.c_str(), usage);
+  std::exit(2);
+}
+
+// The shared device options and those `a` already names, from argv; exits
+// with status 2 (why, and the usage text) on an error.
+inline void parse_device_args(int argc, char** argv, Args& a, DeviceOptions& o, const char* usage) {
+  a.strings.insert(a.strings.end(), {{"--host", &o.host}, {"--credentials", &o.credentials}, {"--dump", &o.dump},
+                                     {"--cafile", &o.cafile}});
+  a.numbers.insert(a.numbers.end(), {{"--id", &o.id}, {"--port", &o.port}, {"--rounds", &o.rounds},
+                                     {"--seed", &o.seed}, {"--k", &o.k}, {"--timeout", &o.timeout}});
+  const std::string bad = a.parse(argc, argv);
+  if (!bad.empty()) usage_exit(bad, usage);
+  bool has_id = false;
+  for (int i = 1; i < argc; ++i) has_id = has_id || std::string(argv[i]) == "--id";
+  if (!has_id || o.port == 0 || o.port > 65535 || o.credentials.empty())
+    usage_exit("--id, --port and --credentials are required", usage);
+  if (o.k == 0 || o.k > 100000) usage_exit("--k must be in 1..100000", usage);
+}
+
+// Connects as device-<id> and calls on_theta(client, bytes, n) on the
+// network thread for every message on the θ topic; on_theta returns true
+// for the final θ. Exit status: 0 after the final θ, 1 after --timeout
+// seconds without it, 3 when the broker refuses the login.
+template <class OnTheta>
+int run_device_process(const DeviceOptions& o, OnTheta&& on_theta) {
+  BrokerOptions b = broker_from(o.host, o.port, device_user(o.id), o.credentials, o.cafile);
+  if (b.password.empty()) return log("no password for %s in %s", b.user.c_str(), o.credentials.c_str()), 2;
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  Client* client = nullptr;
+  Client c(b, {theta_topic}, [&](const std::string& topic, const unsigned char* p, std::size_t n) {
+    if (topic != theta_topic) return log("ignored a message on unexpected topic %s (%zu bytes)", topic.c_str(), n);
+    if (!on_theta(*client, p, n)) return;
+    std::lock_guard<std::mutex> lock(m);
+    done = true;
+    cv.notify_all();
+  });
+  client = &c;
+  if (!c.start()) return log("cannot start the MQTT client"), 1;
+  int status = 1;
+  {
+    std::unique_lock<std::mutex> lock(m);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(o.timeout);
+    while (!done && !c.refused() && std::chrono::steady_clock::now() < until)
+      cv.wait_for(lock, std::chrono::milliseconds(200));
+    status = done ? 0 : c.refused() ? 3 : 1;
+  }
+  c.stop();
+  if (status == 1) log("no final theta within %u s; giving up", o.timeout);
+  if (status == 3) log("login refused; giving up");
+  return status;
 }
 
 }  // namespace fleet

@@ -13,7 +13,7 @@
 #pragma once
 #include <cstdint>
 
-#include <tinyadapt/io/decoder.hpp>
+#include <tinyadapt/io/receive.hpp>
 #include <tinyadapt/io/model_message.hpp>
 
 #include "../m4/reptile_sine_round.hpp"

@@ -198,5 +198,8 @@ for ((j = 0; j < ${#device_pids[@]}; ++j)); do
 done
 [[ ${#failed[@]} -eq 0 ]] || die "device processes failed: ${failed[*]}"
 for ((r = 0; r < rounds; ++r)); do closed "$r" || die "round $r never closed"; done
+if [[ -n $m4_id ]]; then
+  grep "M4 round" "$work/device-$m4_id.log" || die "the M4 bridge logged no round"
+fi
 echo "run_local: ok: $rounds rounds, $fleet devices in the fleet, ${#device_pids[@]} device processes exited 0," \
      "server started $server_runs time(s); logs in $work"
