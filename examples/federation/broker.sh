@@ -3,10 +3,15 @@
 # 127.0.0.1 only, on a free port, with a password file and an ACL generated
 # for one server and N devices. Nothing outside DIR is touched.
 #
-#   broker.sh start DIR [DEVICES]   write DIR/{mosquitto.conf,passwd,acl}, start
+#   broker.sh start DIR [DEVICES] [tls]
+#                                   write DIR/{mosquitto.conf,passwd,acl}, start
 #                                   the broker, wait until it accepts logins,
-#                                   write DIR/broker.env (PORT, PID, HOST) and
-#                                   DIR/credentials (user password per line)
+#                                   write DIR/broker.env (PORT, PID, HOST, and
+#                                   CAFILE with tls) and DIR/credentials (user
+#                                   password per line); with tls the listener
+#                                   speaks only TLS (a test CA and a broker
+#                                   certificate for 127.0.0.1 made with openssl
+#                                   in DIR/tls; clients verify it with CAFILE)
 #   broker.sh stop DIR              stop the broker started in DIR
 #   broker.sh restart DIR [PAUSE]   stop it, wait PAUSE s (2), start it again
 #                                   on the same port (sessions and retained
@@ -55,9 +60,26 @@ free_port() {
   die "python3 is needed to find a free port"
 }
 
+# A throw-away CA and the broker's certificate (CN and subjectAltName
+# 127.0.0.1, which clients check), valid for 2 days.
+make_certificates() {
+  local t=$1/tls
+  command -v openssl >/dev/null 2>&1 || die "openssl is needed for tls (apt-get install openssl)"
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=tinyadapt fleet test CA" \
+    -keyout "$t/ca.key" -out "$t/ca.crt" >/dev/null 2>&1 || die "openssl: cannot make the CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$t/broker.key" -out "$t/broker.csr" \
+    >/dev/null 2>&1 || die "openssl: cannot make the broker's key"
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$t/san.ext"
+  openssl x509 -req -in "$t/broker.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
+    -extfile "$t/san.ext" -out "$t/broker.crt" >/dev/null 2>&1 || die "openssl: cannot sign the broker's certificate"
+  chmod 600 "$t/ca.key" "$t/broker.key"
+}
+
 start() {
-  local dir=$1 devices=${2:-4}
+  local dir=$1 devices=${2:-4} tls=${3:-}
   [[ $devices =~ ^[0-9]+$ ]] || die "DEVICES must be a number, got '$devices'"
+  [[ -z $tls || $tls == tls ]] || die "the third argument is 'tls' or nothing, got '$tls'"
   need_mosquitto
   command -v mosquitto_passwd >/dev/null 2>&1 || die "mosquitto_passwd is missing (apt-get install mosquitto)"
   mkdir -p "$dir"
@@ -93,6 +115,7 @@ start() {
 
   local port
   port=$(free_port)
+  [[ -z $tls ]] || make_certificates "$dir"
   cat >"$dir/mosquitto.conf" <<EOF
 per_listener_settings false
 allow_anonymous false
@@ -110,10 +133,15 @@ log_type notice
 log_type subscribe
 connection_messages true
 EOF
+  if [[ -n $tls ]]; then
+    printf 'cafile %s\ncertfile %s\nkeyfile %s\ntls_version tlsv1.2\n' \
+      "$dir/tls/ca.crt" "$dir/tls/broker.crt" "$dir/tls/broker.key" >>"$dir/mosquitto.conf"
+  fi
   # Started as root, mosquitto drops to the `mosquitto` user: it must be able
   # to read its files and write its log.
   if [[ $(id -u) -eq 0 ]] && id mosquitto >/dev/null 2>&1; then
     chown mosquitto "$dir" "$dir/passwd" "$dir/acl" "$dir/mosquitto.conf"
+    [[ -z $tls ]] || chown -R mosquitto "$dir/tls"
   fi
   launch "$dir" "$port"
   echo "broker.sh: mosquitto on 127.0.0.1:$port, ${#users[@]} users, config in $dir" >&2
@@ -126,6 +154,11 @@ launch() {
   "$(mosquitto_bin)" -c "$dir/mosquitto.conf" >>"$dir/stdout.log" 2>&1 &
   local pid=$!
   printf 'HOST=127.0.0.1\nPORT=%s\nPID=%s\n' "$port" "$pid" >"$dir/broker.env"
+  local tls_args=()
+  if grep -q '^certfile ' "$dir/mosquitto.conf"; then
+    printf 'CAFILE=%s\n' "$dir/tls/ca.crt" >>"$dir/broker.env"
+    tls_args=(--cafile "$dir/tls/ca.crt")
+  fi
 
   # Ready when the server can log in (a few hundred ms).
   local server_pw
@@ -137,7 +170,7 @@ launch() {
       die "mosquitto exited during start-up"
     fi
     if command -v mosquitto_pub >/dev/null 2>&1; then
-      if mosquitto_pub -h 127.0.0.1 -p "$port" -u server -P "$server_pw" -q 1 \
+      if mosquitto_pub -h 127.0.0.1 -p "$port" -u server -P "$server_pw" -q 1 "${tls_args[@]}" \
           -t tinyadapt/fleet/status/server -m ready >/dev/null 2>&1; then
         return
       fi
@@ -186,8 +219,8 @@ restart() {
 }
 
 case "${1:-}" in
-  start) [[ $# -ge 2 && $# -le 3 ]] || die "usage: broker.sh start DIR [DEVICES]"; start "$2" "${3:-4}" ;;
+  start) [[ $# -ge 2 && $# -le 4 ]] || die "usage: broker.sh start DIR [DEVICES] [tls]"; start "$2" "${3:-4}" "${4:-}" ;;
   stop) [[ $# -eq 2 ]] || die "usage: broker.sh stop DIR"; stop "$2" ;;
   restart) [[ $# -ge 2 && $# -le 3 ]] || die "usage: broker.sh restart DIR [PAUSE]"; restart "$2" "${3:-2}" ;;
-  *) die "usage: broker.sh start DIR [DEVICES] | broker.sh stop DIR | broker.sh restart DIR [PAUSE]" ;;
+  *) die "usage: broker.sh start DIR [DEVICES] [tls] | broker.sh stop DIR | broker.sh restart DIR [PAUSE]" ;;
 esac

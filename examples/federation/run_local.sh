@@ -15,6 +15,7 @@
 #       [--intruder]              one more broker user, device-<N>, outside the server's fleet
 #       [--kill-server-after R]   SIGKILL the server once round R closed, then start it again
 #       [--restart-broker-after R]  stop the broker once round R closed, start it again 2 s later
+#       [--tls]                   clients talk TLS to the broker (a test CA made by broker.sh)
 #
 # --bin: the folder with fleet_server and fleet_device (default
 # build/host/examples/federation of this checkout). Logs and the broker's
@@ -25,7 +26,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 devices=50 rounds=20 quorum="" deadline=30 k=10 seed=1 eps0=1 test_tasks=100
 bin="$here/../../build/host/examples/federation" work="" dump=0 csv="" m4_elf="" qemu=qemu-system-arm
-absent=0 misbehave="" intruder=0 kill_after="" restart_after=""
+absent=0 misbehave="" intruder=0 kill_after="" restart_after="" tls=""
 
 die() {
   echo "run_local: FAILED: $*" >&2
@@ -42,6 +43,7 @@ while [[ $# -gt 0 ]]; do
   case $opt in
     --dump) dump=1; shift; continue ;;
     --intruder) intruder=1; shift; continue ;;
+    --tls) tls=tls; shift; continue ;;
     -h|--help) usage ;;
   esac
   [[ $# -ge 2 ]] || { echo "run_local: missing value after $opt" >&2; exit 2; }
@@ -107,12 +109,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$here/broker.sh" start "$work/broker" "$users"
+"$here/broker.sh" start "$work/broker" "$users" $tls
 broker_started=1
+CAFILE=""
 # shellcheck disable=SC1091
 source "$work/broker/broker.env"
 creds=$work/broker/credentials
 common=(--host "$HOST" --port "$PORT" --credentials "$creds" --rounds "$rounds" --seed "$seed" --k "$k")
+[[ -z $CAFILE ]] || common+=(--cafile "$CAFILE")
 dumpdir=()
 [[ $dump -eq 0 ]] || dumpdir=(--dump "$work/messages")
 
@@ -129,7 +133,7 @@ start_server() {
   pids+=("$server_pid")
 }
 
-echo "run_local: broker 127.0.0.1:$PORT; server; $((devices - absent)) of $devices device processes" \
+echo "run_local: broker 127.0.0.1:$PORT${CAFILE:+ (TLS)}; server; $((devices - absent)) of $devices device processes" \
      "${m4_id:+and the M4 (device-$m4_id) }${intruder_id:+and an intruder (device-$intruder_id) }; $rounds rounds; work $work"
 start_server
 device_pids=() device_names=()
