@@ -19,20 +19,8 @@ source "$dir/broker/broker.env"
 command -v mosquitto_pub >/dev/null && command -v mosquitto_sub >/dev/null ||
   { echo "acl_test: mosquitto_pub/mosquitto_sub missing (apt-get install mosquitto-clients)" >&2; exit 1; }
 
-failures=0
-check() {  # check WHAT COMMAND...: passes when COMMAND succeeds
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok:     $what"
-  else
-    echo "FAILED: $what"
-    failures=$((failures + 1))
-  fi
-}
-none() { ! grep -q "$@"; }
-empty() { [[ -z $1 ]]; }
-pw() { awk -v u="$1" '$1 == u { print $2 }' "$dir/broker/credentials"; }
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 pub() {  # pub USER PASSWORD TOPIC MESSAGE [extra args]: MQTT v5, QoS 1; prints the client's output
   local user=$1 pass=$2 topic=$3 msg=$4
   shift 4

@@ -17,25 +17,14 @@ trap '"$broker" stop "$dir/broker" || true' EXIT
 # shellcheck disable=SC1091
 source "$dir/broker/broker.env"
 
-failures=0
-check() {  # check WHAT COMMAND...: passes when COMMAND succeeds
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok:     $what"
-  else
-    echo "FAILED: $what"
-    failures=$((failures + 1))
-  fi
-}
-pw() { awk -v u="$1" '$1 == u { print $2 }' "$dir/broker/credentials"; }
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 pub() {  # pub USER PASSWORD TOPIC MESSAGE [extra args]: exit status of mosquitto_pub
   local user=$1 pass=$2 topic=$3 msg=$4
   shift 4
   timeout 10 mosquitto_pub -h "$HOST" -p "$PORT" -q 1 -u "$user" -P "$pass" -t "$topic" -m "$msg" "$@" >/dev/null 2>&1
 }
 refused() { ! pub "$@"; }
-none() { ! grep -q "$@"; }
 T=tinyadapt/fleet
 
 check "the broker.env names the CA" test -f "$CAFILE"
