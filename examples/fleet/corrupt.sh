@@ -1,6 +1,6 @@
 #!/bin/sh
 # corrupt.sh IN OUT truncate N | flip OFFSET: OUT is IN cut to N bytes, or
-# IN with the byte at OFFSET inverted (a test file for ta_message).
+# IN with the byte at OFFSET inverted (a test file for tinyadapt_msg).
 set -e
 in=$1 out=$2 how=$3 n=$4
 case $how in

@@ -4,7 +4,7 @@
 //   decode, and θ received into a network in two passes); an accepted one
 //   decodes to N finite values; the streaming decoder gives the same verdict
 //   and values for any chunk size; the model-free view (Expect{}, as the
-//   ta_message tool) accepts whatever the model's view accepts; an accepted
+//   tinyadapt_msg tool) accepts whatever the model's view accepts; an accepted
 //   float32 or fp16 message re-encodes to the same bytes.
 //
 // The same input is also the content of a two-slot flash checkpoint region

@@ -1,16 +1,16 @@
-// ta_message: inspect and verify wire messages (include/tinyadapt/io/message.hpp).
+// tinyadapt_msg: inspect and verify wire messages (include/tinyadapt/io/message.hpp).
 //
-//   ta_message [inspect|verify] [--signature HEX] [--quiet] FILE...
+//   tinyadapt_msg [inspect|verify] [--signature HEX] [--quiet] FILE...
 //       prints each file's header fields and "valid", or the reason it is
 //       refused; exit 0 only if every file is a valid message ("verify" is
 //       --quiet: one line per file). The tool does not know the model a
 //       message was made for: it checks everything but the signature unless
 //       --signature names the expected one.
-//   ta_message --make FILE [--kind theta|phi|delta] [--encoding float32|int8|sparse|fp16]
+//   tinyadapt_msg --make FILE [--kind theta|phi|delta] [--encoding float32|int8|sparse|fp16]
 //              [--percent P] [--round R] [--device D] [--seed S]
 //       writes a message of the P1 model (W1: 1-64-64-1, tanh) with values
 //       drawn from the seed: sample files for tests and other implementations.
-//   ta_message --signature-of-w1
+//   tinyadapt_msg --signature-of-w1
 //       prints W1's model signature (hex).
 //
 // Exit status: 0 valid, 1 a file is not a valid message, 2 usage or I/O error.
@@ -35,10 +35,10 @@ using W1 = ta::Sequential<ta::Input<1>, ta::Dense<64>, ta::Tanh, ta::Dense<64>, 
 
 int usage() {
   std::fprintf(stderr,
-               "usage: ta_message [inspect|verify] [--signature HEX] [--quiet] FILE...\n"
-               "       ta_message --make FILE [--kind theta|phi|delta] [--encoding float32|int8|sparse|fp16]\n"
+               "usage: tinyadapt_msg [inspect|verify] [--signature HEX] [--quiet] FILE...\n"
+               "       tinyadapt_msg --make FILE [--kind theta|phi|delta] [--encoding float32|int8|sparse|fp16]\n"
                "                  [--percent P] [--round R] [--device D] [--seed S]\n"
-               "       ta_message --signature-of-w1\n");
+               "       tinyadapt_msg --signature-of-w1\n");
   return 2;
 }
 
@@ -112,7 +112,7 @@ int make(const char* path, io::PayloadKind kind, io::Encoding encoding, float pe
   const io::WireStatus s = io::encode_message(info, ta::Span<const float>(v.data(), v.size()), io::groups_of<W1>(),
                                               out.data(), out.size(), &written);
   if (s != io::WireStatus::ok) {
-    std::fprintf(stderr, "ta_message: cannot encode: %s\n", io::to_string(s));
+    std::fprintf(stderr, "tinyadapt_msg: cannot encode: %s\n", io::to_string(s));
     return 2;
   }
   std::FILE* f = std::fopen(path, "wb");
