@@ -55,6 +55,7 @@ class SyntheticSet {
   const float* sample(std::size_t i) const noexcept { return x_ + i * D; }
   const float* data() const noexcept { return x_; }
   float* grad(std::size_t i) noexcept { return g_ + i * D; }  // dLoss/dx_i, written by the distiller
+  const float* grad(std::size_t i) const noexcept { return g_ + i * D; }  // of the last step
 
   Status step(float lr, float momentum) noexcept {
     if (!detail::valid_rate(lr) || !detail::valid_fraction(momentum)) return Status::bad_hyperparameter;
