@@ -7,18 +7,23 @@
 // is poisoned.
 //
 //   fleet_sim [--devices N] [--rounds R] [--quick] [--csv FILE] [--threads T] [--seed S]
-//             [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--scale-only]
+//             [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--eps0 E] [--lr LR]
+//             [--only LABEL] [--scale-only]
 //
 //   (no flags)   devices 200, rounds 300: the rule × attack table, the
 //                compression runs (float32, int8, top-10% sparse Δ) and the
 //                scale runs (one round of 100, 1,000 and 10,000 devices)
 //   --quick      the test's mode: 50 devices, 30 rounds, the mixed attack only;
-//                exit 3 unless a robust rule beats the mean under every
-//                attack, nothing non-finite reached θ, and no NaN message got in
+//                exit 3 unless a robust rule beats the mean under every attack
+//                that breaks the mean (MSE beyond 2× the clean run), nothing
+//                non-finite reached θ, and no NaN message got in
 //   --csv FILE   learning curves (default fleet_sim.csv next to the program);
 //                the table goes to FILE's stem + .table.csv, the scale runs to
 //                .scale.csv, the plot (gnuplot; skipped with a message when
 //                missing) to .png
+//   --only LABEL the runs whose rule/attack/encoding label contains LABEL
+//                (e.g. clip/signflip), for studies: table and CSV, no summary
+//   --scale-only only the scale runs
 //
 // Attacks (the poisoned share, default 20%, fixed devices): signflip (−10 Δ),
 // scale (100 Δ), noise (Δ replaced by N(0, 1) per parameter), nan (a NaN in
@@ -613,7 +618,8 @@ int main(int argc, char** argv) {
     if (!ok) {
       std::fprintf(stderr,
                    "usage: fleet_sim [--devices N (5..10000)] [--rounds R] [--quick] [--csv FILE] [--threads T] "
-                   "[--seed S] [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--scale-only]\n");
+                   "[--seed S] [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--eps0 E] [--lr LR] "
+                   "[--only LABEL] [--scale-only]\n");
       return 2;
     }
   }
@@ -694,7 +700,9 @@ int main(int argc, char** argv) {
         const Result* x = find(results, r, a);
         if (!best || x->test[4] < best->test[4]) best = x;
       }
-      const bool beats = a == Attack::nan ? best->test[4] <= mean->test[4] * 1.5 : best->test[4] < mean->test[4];
+      // Where the attack breaks the mean (beyond 2× the clean MSE), a robust rule must beat it.
+      const bool broken = !(mean->test[4] <= 2.0 * clean->test[4]);
+      const bool beats = !broken || best->test[4] < mean->test[4];
       std::printf("  %-9s mean %10.4f (%.2fx clean)   best robust: %-8s %8.4f (%.2fx clean)%s\n", name_of(a),
                   mean->test[4], mean->test[4] / clean->test[4], name_of(best->setup.rule), best->test[4],
                   best->test[4] / clean->test[4], beats ? "" : "   <- robust rule does not beat the mean");
