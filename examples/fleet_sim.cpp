@@ -550,8 +550,9 @@ void plot(const std::string& csv, const std::vector<Result>& results, Attack att
   if (!g) return;
   std::fprintf(g,
                "set terminal pngcairo size 1100,540 font \",11\"\nset output \"%s\"\n"
-               "set title \"fleet: P1 validation MSE after 32 steps, %s attack\"\n"
-               "set xlabel \"round\"\nset ylabel \"MSE\"\nset logscale y\nset grid\nset key outside right\nplot ",
+               "set title \"fleet: P1 validation MSE after 32 steps, %s attack (a broken mean leaves the top)\"\n"
+               "set xlabel \"round\"\nset ylabel \"MSE\"\nset logscale y\nset yrange [0.1:1000]\nset grid\n"
+               "set key outside right\nplot ",
                png.c_str(), name_of(attack));
   for (std::size_t i = 0; i < titles.size(); ++i)
     std::fprintf(g, "%s\"%s\" index %zu using 1:2 with linespoints lw 2 title \"%s\"", i ? ", \\\n     " : "",
