@@ -134,10 +134,16 @@ std::string load_checkpoint(const std::vector<unsigned char>& b, const Run& run,
 
 // ---------------------------------------------------------------------------
 
+// A message from the broker; an oversized one is not copied (size only).
 struct Incoming {
   std::string topic;
   std::vector<unsigned char> bytes;
+  std::size_t size = 0;
 };
+
+// Messages waiting for the main thread at most: a flood is dropped (and
+// counted) instead of growing the server's memory.
+constexpr std::size_t max_queued = 4096;
 
 bool exists(const std::string& path) {
   struct stat st;
@@ -182,8 +188,13 @@ class Federation {
 
   // Network thread.
   void on_message(const std::string& topic, const unsigned char* p, std::size_t n) {
+    const bool copy = n <= io::max_message_bytes<W1>();
     std::lock_guard<std::mutex> lock(m_);
-    queue_.push_back({topic, std::vector<unsigned char>(p, p + n)});
+    if (queue_.size() >= max_queued) {
+      ++dropped_;
+      return;
+    }
+    queue_.push_back({topic, copy ? std::vector<unsigned char>(p, p + n) : std::vector<unsigned char>(), n});
     cv_.notify_all();
   }
   void on_connect() {
@@ -270,7 +281,7 @@ class Federation {
 
   // One message from the broker: counted as accepted or as why it was ignored.
   void take(const Incoming& in) {
-    const std::size_t n = in.bytes.size();
+    const std::size_t n = in.size;
     std::uint32_t id = 0;
     if (in.topic.compare(0, fleet::update_prefix.size(), fleet::update_prefix) != 0 ||
         !fleet::parse_device_user(in.topic.substr(fleet::update_prefix.size()), id)) {
@@ -278,17 +289,17 @@ class Federation {
       log("ignored %zu bytes on unknown topic %s", n, in.topic.c_str());
       return;
     }
-    dump_.write("recv_" + fleet::device_user(id), in.bytes.data(), n);
-    if (id >= o_.devices) {
-      ++counts_.unknown_device;
-      log("ignored an update from %s: not in the fleet (devices 0..%u)", in.topic.c_str(), o_.devices - 1);
-      return;
-    }
     const char* from = in.topic.c_str() + fleet::update_prefix.size();
-    if (n > io::max_message_bytes<W1>()) {
+    if (n > io::max_message_bytes<W1>()) {  // not copied from the broker's buffer
       ++counts_.oversized;
       log("ignored %zu bytes from %s: oversized (an update of W1 has at most %zu)", n, from,
           io::max_message_bytes<W1>());
+      return;
+    }
+    dump_.write("recv_" + fleet::device_user(id), in.bytes.data(), n);
+    if (id >= o_.devices) {
+      ++counts_.unknown_device;
+      log("ignored an update from %s: not in the fleet (devices 0..%u)", from, o_.devices - 1);
       return;
     }
     const std::uint32_t open = server_.round();
@@ -360,12 +371,18 @@ class Federation {
     return true;
   }
 
-  void report_counts() const {
+  void report_counts() {
     const Counts& c = counts_;
+    std::size_t dropped = 0;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      dropped = dropped_;
+    }
     log("updates accepted %u; ignored %u: unknown topic %u, unknown device %u, oversized %u, malformed %u, "
-        "forged device id %u, replayed or late %u, future round %u, duplicate %u, refused by the server %u",
+        "forged device id %u, replayed or late %u, future round %u, duplicate %u, refused by the server %u; "
+        "dropped unread (queue full) %zu",
         c.accepted, c.ignored(), c.unknown_topic, c.unknown_device, c.oversized, c.malformed, c.forged, c.replayed,
-        c.future, c.duplicate, c.refused);
+        c.future, c.duplicate, c.refused, dropped);
   }
 
   // The same rounds in-process, and P1 on both θ.
@@ -449,6 +466,7 @@ class Federation {
   std::mutex m_;
   std::condition_variable cv_;
   std::deque<Incoming> queue_;
+  std::size_t dropped_ = 0;  // under m_
   std::atomic<bool> republish_{false};
 };
 
