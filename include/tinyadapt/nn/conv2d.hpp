@@ -9,6 +9,7 @@
 #include "../kernels/kernels.hpp"
 #include "layer.hpp"
 #include "padding.hpp"
+#include "submatrix.hpp"
 
 namespace tinyadapt {
 
@@ -51,26 +52,41 @@ struct ConvCore {
   }
 
   void forward(const float* p, const float* x, float* y, unsigned char*) const noexcept {
+    forward_active(p, x, y, Fixed<C>{}, Fixed<F>{});
+  }
+  void backward(const float* p, const float* x, const float*, const unsigned char*, const float* dy, float* dx,
+                float* dp, float dp_scale) const noexcept {
+    backward_active(p, x, dy, dx, dp, dp_scale, Fixed<C>{}, Fixed<F>{});
+  }
+
+  // The loops over the active part: input channels [0, ca) and filters
+  // [0, fa) (inactive outputs are set to 0). The fixed layer passes ca = C
+  // and fa = F: each kernel row is then one call of the kernel, as always.
+  template <class CA, class FA>
+  static TINYADAPT_ALWAYS_INLINE void forward_active(const float* p, const float* x, float* y, CA ca,
+                                                     FA fa) noexcept {
     const float* b = p + weight_count;
     for (std::size_t oy = 0; oy < OH; ++oy)
       for (std::size_t ox = 0; ox < OW; ++ox) {
         float* yp = y + (oy * OW + ox) * F;
-        kernels::copy(yp, b, F);
-        for_each_row(oy, ox, [&](std::size_t xo, std::size_t wo, std::size_t len) {
-          kernels::gemv_t(p + wo, x + xo, yp, len, F);
+        kernels::copy(yp, b, fa);
+        for (std::size_t f = fa; f < F; ++f) yp[f] = 0.0f;
+        for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) {
+          block_gemv_t(p + wo, F, x + xo, yp, len, fa);
         });
       }
   }
 
-  void backward(const float* p, const float* x, const float*, const unsigned char*, const float* dy, float* dx,
-                float* dp, float dp_scale) const noexcept {
+  template <class CA, class FA>
+  static TINYADAPT_ALWAYS_INLINE void backward_active(const float* p, const float* x, const float* dy, float* dx,
+                                                      float* dp, float dp_scale, CA ca, FA fa) noexcept {
     if (dx) {
       kernels::zero(dx, H * W * C);
       for (std::size_t oy = 0; oy < OH; ++oy)
         for (std::size_t ox = 0; ox < OW; ++ox) {
           const float* g = dy + (oy * OW + ox) * F;
-          for_each_row(oy, ox, [&](std::size_t xo, std::size_t wo, std::size_t len) {
-            kernels::gemv(p + wo, g, dx + xo, len, F);
+          for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) {
+            block_gemv(p + wo, F, g, dx + xo, len, fa, F);
           });
         }
     }
@@ -78,11 +94,25 @@ struct ConvCore {
       for (std::size_t oy = 0; oy < OH; ++oy)
         for (std::size_t ox = 0; ox < OW; ++ox) {
           const float* g = dy + (oy * OW + ox) * F;
-          kernels::axpy(dp + weight_count, g, dp_scale, F);
-          for_each_row(oy, ox, [&](std::size_t xo, std::size_t wo, std::size_t len) {
-            kernels::rank1(dp + wo, x + xo, g, dp_scale, len, F);
+          kernels::axpy(dp + weight_count, g, dp_scale, fa);
+          for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) {
+            block_rank1(dp + wo, F, x + xo, g, dp_scale, len, fa);
           });
         }
+    }
+  }
+
+  // for_each_row split into runs of the ca active input channels of each
+  // kernel column (for_each_row itself when every channel is active).
+  template <class CA, class Fn>
+  static TINYADAPT_ALWAYS_INLINE void for_each_active_row(std::size_t oy, std::size_t ox, CA ca, Fn&& f) noexcept {
+    if constexpr (is_fixed<CA>::value) {
+      for_each_row(oy, ox, f);
+    } else {
+      for_each_row(oy, ox, [&](std::size_t xo, std::size_t wo, std::size_t len) {
+        if (ca == C) return f(xo, wo, len);
+        for (std::size_t o = 0; o < len; o += C) f(xo + o, wo + o * F, static_cast<std::size_t>(ca));
+      });
     }
   }
 };
