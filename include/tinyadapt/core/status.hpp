@@ -29,6 +29,8 @@ enum class Status : unsigned char {
   size_mismatch,        // a buffer whose size does not match the network's
   // meta-learning: a device's update
   non_finite_update,    // weights or delta with NaN/Inf, or too large to add: excluded, θ unchanged
+  // model size adaption
+  capacity_exceeded,    // growing a layer beyond its maximum width: the network unchanged
 };
 
 constexpr const char* to_string(Status s) noexcept {
@@ -49,6 +51,7 @@ constexpr const char* to_string(Status s) noexcept {
     case Status::empty_batch: return "nothing accumulated";
     case Status::size_mismatch: return "buffer size does not match the network";
     case Status::non_finite_update: return "update with non-finite or oversized values (excluded)";
+    case Status::capacity_exceeded: return "beyond the layer's maximum width (network unchanged)";
   }
   return "unknown status";
 }

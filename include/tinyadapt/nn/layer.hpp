@@ -26,6 +26,13 @@
 // Cauchy-Schwarz for convolutions; the network uses it to clip and to prove an
 // update finite before writing it, at the cost of two dot products per layer.
 //
+// Layers with a run-time active width (nn/growable_dense.hpp,
+// nn/growable_conv2d.hpp) also declare run_time_width = true, their maximum and
+// initial widths, and run-time members the network calls: width(),
+// input_width(), active_macs(), active_params(), out_sq(dy) and in_sq(x) (the
+// guard's squared norms over the active part), init_active, add_units,
+// add_inputs and reset_widths.
+//
 // backward computes dx (skipped when dx == nullptr) *before* it touches dp, and
 // adds dp_scale * dLoss/dp to dp (skipped when dp == nullptr). dp may be the
 // parameters themselves: with dp_scale = -lr that is a fused SGD step and no
@@ -33,6 +40,7 @@
 #pragma once
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include "../core/rng.hpp"
 #include "../core/shape.hpp"
@@ -76,6 +84,18 @@ inline void init_params(float* p, std::size_t weights, std::size_t biases, std::
   if (scheme == Init::torch_default) bias_bound = 1.0f / std::sqrt(fi);
   for (std::size_t i = 0; i < biases; ++i) p[weights + i] = bias_bound == 0.0f ? 0.0f : rng.uniform(-bias_bound, bias_bound);
 }
+
+// Whether a bound layer has a run-time active width.
+template <class L, class = void>
+struct has_run_time_width : std::false_type {};
+template <class L>
+struct has_run_time_width<L, std::void_t<decltype(L::run_time_width)>> : std::bool_constant<L::run_time_width> {};
+
+// How a layer spec binds behind a layer with a run-time width: its input has
+// C channels (the last dimension, or groups of C after Flatten) of which the
+// first A are active at first. Defined in nn/growable.hpp.
+template <class Spec, class In, std::size_t C, std::size_t A, class = void>
+struct bind_behind_growable;
 
 // Sentences for the static_asserts of shape mismatches.
 template <class S>

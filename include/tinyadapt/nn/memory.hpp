@@ -11,9 +11,10 @@ struct MemoryReport {
   std::size_t backward_state = 0;   // bytes kept for backward besides tensors (ReLU masks, argmax)
   std::size_t scratch = 0;          // bytes of shared scratch
   std::size_t optimizer_state = 0;  // bytes of optimizer state (momentum, Adam moments)
+  std::size_t widths = 0;           // bytes of run-time active widths (growable layers; 0 otherwise)
 
   constexpr std::size_t total() const noexcept {
-    return parameters + gradients + activations + backward_state + scratch + optimizer_state;
+    return parameters + gradients + activations + backward_state + scratch + optimizer_state + widths;
   }
 };
 

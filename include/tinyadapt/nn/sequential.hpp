@@ -34,16 +34,48 @@ namespace tinyadapt {
 
 namespace detail {
 
-template <class In, class... Specs>
+// Binding: C and A describe the input's run-time width (C channels, A active
+// at first; 0 when every input is always active). Behind a layer with a
+// run-time width the next layers bind through bind_behind_growable
+// (nn/growable.hpp); a network without one binds exactly as always.
+template <class S, class In, std::size_t C, std::size_t A>
+struct bind_layer {
+  using type = typename bind_behind_growable<S, In, C, A>::type;
+};
+template <class S, class In>
+struct bind_layer<S, In, 0, 0> {
+  using type = typename S::template bind<In>;
+};
+template <class S, class = void>
+struct must_be_last : std::false_type {};
+template <class S>
+struct must_be_last<S, std::void_t<decltype(S::must_be_last)>> : std::bool_constant<S::must_be_last> {};
+
+// The run-time width of a layer's output: its own if it grows, none if its
+// outputs are fixed, else (a channel-wise layer) its input's.
+template <class L, std::size_t C, std::size_t A>
+constexpr std::size_t channels_after(bool initial) {
+  if constexpr (has_run_time_width<L>::value) {
+    if constexpr (L::grows) return initial ? L::initial_width : L::max_width;
+    else return 0;
+  } else {
+    return initial ? A : C;
+  }
+}
+
+template <class In, std::size_t C, std::size_t A, class... Specs>
 struct bind_all {
   using type = std::tuple<>;
 };
-template <class In, class S, class... Rest>
-struct bind_all<In, S, Rest...> {
-  using layer = typename S::template bind<In>;
+template <class In, std::size_t C, std::size_t A, class S, class... Rest>
+struct bind_all<In, C, A, S, Rest...> {
+  static_assert(!must_be_last<S>::value || sizeof...(Rest) == 0, "a GrowableHead must be the network's last layer");
+  using layer = typename bind_layer<S, In, C, A>::type;
   static_assert(std::is_same_v<typename layer::input_shape, In>, "internal: layer bound to the wrong input shape");
-  using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(),
-                                       std::declval<typename bind_all<typename layer::output_shape, Rest...>::type>()));
+  using type = decltype(std::tuple_cat(
+      std::declval<std::tuple<layer>>(),
+      std::declval<typename bind_all<typename layer::output_shape, channels_after<layer, C, A>(false),
+                                     channels_after<layer, C, A>(true), Rest...>::type>()));
 };
 
 struct LayerFacts {
@@ -148,15 +180,41 @@ constexpr Plan<N> make_plan(const LayerFacts (&f)[N]) {
   return p;
 }
 
+// Which layer's run-time width each layer's input follows (N: none), and
+// which layer reads a growable layer's channels (N: none, e.g. the last).
+template <std::size_t N>
+struct WidthPlan {
+  std::size_t source[N] = {}, consumer[N] = {};
+};
+template <std::size_t N>
+constexpr WidthPlan<N> make_width_plan(const bool (&rtw)[N], const bool (&grows)[N], const bool (&params)[N]) {
+  WidthPlan<N> w{};
+  std::size_t cur = N;
+  for (std::size_t i = 0; i < N; ++i) {
+    w.source[i] = cur;
+    w.consumer[i] = N;
+    if (rtw[i]) cur = grows[i] ? i : N;
+    else if (params[i]) cur = N;
+  }
+  for (std::size_t i = 0; i < N; ++i)
+    if (rtw[i] && w.source[i] != N && w.consumer[w.source[i]] == N) w.consumer[w.source[i]] = i;
+  return w;
+}
+template <class L>
+constexpr bool grows_of() {
+  if constexpr (has_run_time_width<L>::value) return L::grows;
+  else return false;
+}
+
 }  // namespace detail
 
 template <class In, class... Specs>
-class Sequential : private detail::bind_all<In, Specs...>::type {
+class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   static_assert(detail::is_shape<In>::value, "the first argument of Sequential must be Input<...> (a Shape)");
   static_assert(sizeof...(Specs) > 0, "a Sequential network needs at least one layer");
 
  public:
-  using layers = typename detail::bind_all<In, Specs...>::type;
+  using layers = typename detail::bind_all<In, 0, 0, Specs...>::type;
   static constexpr std::size_t layer_count = sizeof...(Specs);
   template <std::size_t I>
   using layer = std::tuple_element_t<I, layers>;
@@ -175,10 +233,20 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
   static constexpr std::size_t macs_of(std::index_sequence<I...>) {
     return (layer<I>::macs + ...);
   }
+  template <std::size_t... I>
+  static constexpr auto width_plan_of(std::index_sequence<I...>) {
+    constexpr bool rtw[] = {detail::has_run_time_width<layer<I>>::value...};
+    constexpr bool grows[] = {detail::grows_of<layer<I>>()...};
+    constexpr bool params[] = {(layer<I>::weight_count + layer<I>::bias_count > 0)...};
+    return detail::make_width_plan(rtw, grows, params);
+  }
   using seq = std::make_index_sequence<layer_count>;
+  template <std::size_t I>
+  static constexpr bool run_time_width = detail::has_run_time_width<layer<I>>::value;
 
  public:
   static constexpr detail::Plan<layer_count> plan = plan_of(seq{});
+  static constexpr detail::WidthPlan<layer_count> width_plan = width_plan_of(seq{});
   static constexpr std::size_t param_count = plan.params;
   static constexpr std::size_t trainable_count = plan.trainable;
   // Largest trainable parameter slice of one layer: the gradient memory needed
@@ -202,6 +270,7 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
     r.parameters = off_saved * sizeof(float);
     r.activations = (off_state - off_saved) * sizeof(float);  // deferred deltas included
     r.backward_state = (arena_floats - off_state) * sizeof(float);  // and the initialised flag
+    r.widths = sizeof(Sequential) - sizeof(arena_);  // the growable layers' active widths (0 without any)
     return r;
   }
 
@@ -227,6 +296,49 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
     std::memcpy(&flag, arena_ + off_flags, sizeof flag);
     return flag == initialised_flag;
   }
+
+  // ---- Model size adaption (layers with a run-time width, nn/growable*.hpp).
+  // Growth preserves the function: the n new units of layer I get fresh
+  // incoming weights and bias (scheme, from rng) and zero outgoing weights
+  // (the next Dense/Conv2D's weights from them), so every output is
+  // bit-identical. Parameters are laid out for the maximum: no offset moves,
+  // and a never-active parameter has zero gradient, so optimizer state for
+  // new units is zero. Refused, with nothing changed: beyond the maximum
+  // (capacity_exceeded), a network never initialised (not_initialised).
+  template <std::size_t I>
+  Status grow(std::size_t n, Rng& rng, Init scheme = Init::torch_default) noexcept {
+    static_assert(I < layer_count, "grow<I>: the network has no layer I");
+    static_assert(detail::grows_of<layer<I>>(), "grow<I>: layer I is not growable (GrowableDense, GrowableConv2D, GrowableHead)");
+    if (!initialised()) return Status::not_initialised;
+    if (n > layer<I>::max_width - get<I>().width()) return Status::capacity_exceeded;
+    if (n == 0) return Status::ok;
+    constexpr std::size_t J = width_plan.consumer[I];
+    if constexpr (J < layer_count) get_mut<J>().add_inputs(arena_ + plan.param_off[J], n);
+    get_mut<I>().add_units(arena_ + plan.param_off[I], n, rng, scheme);
+    return Status::ok;
+  }
+  // Active channels (units, filters) of layer I's output; a layer without
+  // parameters passes on the width of the growable layer below it.
+  template <std::size_t I>
+  std::size_t active_width() const noexcept {
+    if constexpr (run_time_width<I>) return get<I>().width();
+    else if constexpr (width_plan.source[I] < layer_count) return get<width_plan.source[I]>().width();
+    else return max_width<I>;
+  }
+  template <std::size_t I>
+  static constexpr std::size_t max_width = layer<I>::output_shape::dim(layer<I>::output_shape::rank - 1);
+
+  // Cost of the active network per sample (FLOPs = 2 x MACs of the dense and
+  // convolution layers): inference, and a training step (forward, input
+  // gradients of the layers above the first trainable one, weight gradients).
+  std::size_t inference_flops() const noexcept { return 2 * sum_active(seq{}, [](auto, std::size_t m) { return m; }); }
+  std::size_t training_flops() const noexcept {
+    return 2 * sum_active(seq{}, [](auto i, std::size_t m) {
+             constexpr std::size_t I = decltype(i)::value;
+             return m * (1 + (plan.is_trainable[I] ? 1 : 0) + (plan.trainable_before[I] ? 1 : 0));
+           });
+  }
+  std::size_t active_param_count() const noexcept { return active_params(seq{}); }
 
   // Runs the network on one sample; returns the output (valid until the next call).
   const float* forward(const float* x) noexcept {
@@ -291,12 +403,43 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
   const layer<I>& get() const noexcept {
     return std::get<I>(static_cast<const layers&>(*this));
   }
+  template <std::size_t I>
+  layer<I>& get_mut() noexcept {
+    return std::get<I>(static_cast<layers&>(*this));
+  }
+  template <std::size_t I>
+  std::size_t active_macs() const noexcept {
+    if constexpr (run_time_width<I>) return get<I>().active_macs();
+    else return layer<I>::macs;
+  }
+  template <std::size_t... I, class Fn>
+  std::size_t sum_active(std::index_sequence<I...>, Fn&& f) const noexcept {
+    return (std::size_t{0} + ... + f(std::integral_constant<std::size_t, I>{}, active_macs<I>()));
+  }
+  template <std::size_t... I>
+  std::size_t active_params(std::index_sequence<I...>) const noexcept {
+    return (std::size_t{0} + ... + active_params_of<I>());
+  }
+  template <std::size_t I>
+  std::size_t active_params_of() const noexcept {
+    if constexpr (run_time_width<I>) return get<I>().active_params();
+    else return layer<I>::weight_count + layer<I>::bias_count;
+  }
 
   template <std::size_t... I>
   void init_layers(Rng& rng, Init scheme, std::index_sequence<I...>) noexcept {
-    (detail::init_params(arena_ + plan.param_off[I], layer<I>::weight_count, layer<I>::bias_count, layer<I>::fan_in,
-                         layer<I>::fan_out, rng, scheme),
-     ...);
+    (init_layer<I>(rng, scheme), ...);
+  }
+  // A layer with a run-time width starts again at its initial width.
+  template <std::size_t I>
+  void init_layer(Rng& rng, Init scheme) noexcept {
+    if constexpr (run_time_width<I>) {
+      get_mut<I>().reset_widths();
+      get_mut<I>().init_active(arena_ + plan.param_off[I], rng, scheme);
+    } else {
+      detail::init_params(arena_ + plan.param_off[I], layer<I>::weight_count, layer<I>::bias_count, layer<I>::fan_in,
+                          layer<I>::fan_out, rng, scheme);
+    }
   }
 
   template <std::size_t... I>
@@ -317,9 +460,18 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
     sink.finish(p, g);
   }
 
+  // |x|^2 and |dy|^2 of layer I for the gradient bound: over the active part
+  // of a layer with a run-time width (exact: nothing else enters its gradient).
   template <std::size_t I>
   float input_sq(const float* in, float x_sq) noexcept {
-    return I == 0 && x_sq >= 0.0f ? x_sq : kernels::dot(in, in, layer<I>::input_shape::size);
+    if (I == 0 && x_sq >= 0.0f) return x_sq;
+    if constexpr (run_time_width<I>) return get<I>().in_sq(in);
+    else return kernels::dot(in, in, layer<I>::input_shape::size);
+  }
+  template <std::size_t I>
+  float output_sq(const float* dy) const noexcept {
+    if constexpr (run_time_width<I>) return get<I>().out_sq(dy);
+    else return kernels::dot(dy, dy, layer<I>::output_shape::size);
   }
 
   // Layer I of the guarded backward; false when the sink refuses (nothing written).
@@ -339,10 +491,10 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
       get<I>().backward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, nullptr, 0.0f);
       return true;
     } else {
-      constexpr std::size_t in_n = L::input_shape::size, out_n = L::output_shape::size;
+      constexpr std::size_t out_n = L::output_shape::size;
       float norm = norms[I];  // the lowest layer was bounded and accepted from above
       if constexpr (!(I == plan.first && plan.lookahead)) {
-        norm = grad_norm<L>(kernels::dot(dy, dy, out_n), input_sq<I>(in, x_sq));
+        norm = grad_norm<L>(output_sq<I>(dy), input_sq<I>(in, x_sq));
         if (!sink.accept(p, layer_grad<I>(norm))) return false;
         norms[I] = norm;
       }
@@ -353,7 +505,7 @@ class Sequential : private detail::bind_all<In, Specs...>::type {
         get<I>().backward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, nullptr, 0.0f);
         constexpr std::size_t F = plan.first;
         const float gain_sq = plan.lookahead_gain * plan.lookahead_gain;
-        const float bound = grad_norm<layer<F>>(gain_sq * kernels::dot(dx, dx, in_n), input_sq<F>(input_of(F, x), x_sq));
+        const float bound = grad_norm<layer<F>>(gain_sq * input_sq<I>(dx, -1.0f), input_sq<F>(input_of(F, x), x_sq));
         if (!sink.accept(arena_ + plan.param_off[F], layer_grad<F>(bound))) return false;
         norms[F] = bound;
         commit<I>(x, sink, dy, nullptr, norm);

@@ -1,0 +1,274 @@
+// Model size adaption on dense networks: the growable MLP at its initial
+// width is the fixed network of that width, growth preserves the function,
+// FLOPs and parameters follow the widths, new units start with zero
+// optimizer state, a growing head masks the classes it does not hold, and the
+// growth policies decide as documented. (CNNs: test_growable_cnn.cpp.)
+#include "growable_support.hpp"
+
+namespace {
+Mlp g_mlp, g_mlp_b;
+MlpFixed<8> g_f8;
+Deep g_deep, g_deep_b;
+Heads g_heads, g_heads_b;
+// Optimizers with state for the 64-wide MLP take 35 and 55 KB: one of each,
+// reset between uses, so that the target's RAM holds them.
+ta::SGDMomentum<Mlp> g_mom;
+ta::Adam<Mlp> g_adam;
+
+ta::SGDMomentum<Mlp>& fresh_momentum(float decay) {
+  g_mom.reset();
+  g_mom.lr = 0.02f;
+  g_mom.momentum = 0.9f;
+  g_mom.nesterov = true;
+  g_mom.weight_decay = decay;
+  return g_mom;
+}
+ta::Adam<Mlp>& fresh_adam(float decay) {
+  g_adam.reset();
+  g_adam.lr = 1e-3f;
+  g_adam.weight_decay = decay;
+  return g_adam;
+}
+}  // namespace
+
+TEST_CASE("growable MLP at its initial width is the fixed 64-8-10 network: init, outputs, SGD/momentum/Adam steps") {
+  ta::Rng r1(7), r2(7);
+  g_mlp.init(r1);
+  g_f8.init(r2);
+  CHECK(g_mlp.active_width<0>() == 8);
+  CHECK(g_mlp.active_width<1>() == 8);  // ReLU passes the width on
+  CHECK(g_mlp.active_width<2>() == 10);
+  // The same draws in the same order: bit-identical on every target.
+  CHECK(layer_matches<0, 0>(g_mlp, g_f8, 64, -1.0f));
+  CHECK(layer_matches<2, 2>(g_mlp, g_f8, 8, -1.0f));
+  // Inactive parameters are zero.
+  active_mask(g_mlp, g_mask);
+  bool inactive_zero = true;
+  for (std::size_t i = 0; i < Mlp::param_count; ++i) inactive_zero = inactive_zero && (g_mask[i] || g_mlp.parameters()[i] == 0.0f);
+  CHECK(inactive_zero);
+  ta::Rng data(3);
+  random_sample<Mlp>(data, g_x);
+  CHECK(close(g_mlp.forward(g_x), g_f8.forward(g_x), 10, 1e-5f));
+  // Inactive hidden outputs are 0 (an embedding read by distillation is clean).
+  ta::SGD<Mlp> sg(0.05f);
+  ta::SGD<MlpFixed<8>> sf(0.05f);
+  train_both(g_mlp, g_f8, sg, sf, 40, 11);
+  CHECK(layer_matches<0, 0>(g_mlp, g_f8, 64, 1e-4f));
+  CHECK(layer_matches<2, 2>(g_mlp, g_f8, 8, 1e-4f));
+  ta::SGDMomentum<Mlp>& mg = fresh_momentum(1e-3f);
+  static ta::SGDMomentum<MlpFixed<8>> mf(0.02f, 0.9f, true, 1e-3f);
+  train_both(g_mlp, g_f8, mg, mf, 20, 12);
+  ta::Adam<Mlp>& ag = fresh_adam(0.0f);
+  static ta::Adam<MlpFixed<8>> af(1e-3f);
+  train_both(g_mlp, g_f8, ag, af, 20, 13);
+  CHECK(layer_matches<0, 0>(g_mlp, g_f8, 64, 1e-3f));
+  CHECK(layer_matches<2, 2>(g_mlp, g_f8, 8, 1e-3f));
+  // Still nothing outside the active part.
+  inactive_zero = true;
+  for (std::size_t i = 0; i < Mlp::param_count; ++i) inactive_zero = inactive_zero && (g_mask[i] || g_mlp.parameters()[i] == 0.0f);
+  CHECK(inactive_zero);
+}
+
+TEST_CASE("the guard's gradient norms are the active network's: clipping acts exactly as on the fixed network") {
+  ta::Rng r1(21), r2(21);
+  g_mlp.init(r1);
+  g_f8.init(r2);
+  ta::SGD<Mlp> sg(0.1f, 0.05f);  // clip far below the layers' norms: every step is scaled
+  ta::SGD<MlpFixed<8>> sf(0.1f, 0.05f);
+  train_both(g_mlp, g_f8, sg, sf, 30, 5);
+  CHECK(layer_matches<0, 0>(g_mlp, g_f8, 64, 1e-4f));
+  CHECK(layer_matches<2, 2>(g_mlp, g_f8, 8, 1e-4f));
+  // Clipping did act: without it the fixed network ends elsewhere.
+  ta::Rng r4(21);
+  static MlpFixed<8> unclipped;
+  unclipped.init(r4);
+  ta::SGD<MlpFixed<8>> su(0.1f);
+  ta::SGD<MlpFixed<8>> sf2(0.1f, 0.05f);
+  static MlpFixed<8> clipped;
+  ta::Rng r5(21);
+  clipped.init(r5);
+  train_both(clipped, unclipped, sf2, su, 1, 5);
+  CHECK_FALSE(same_bits(clipped.parameters().data(), unclipped.parameters().data(), MlpFixed<8>::param_count));
+}
+
+TEST_CASE("growth preserves the function exactly: MLP 64 -> [8..64] -> 10, step 8") {
+  ta::Rng r(17);
+  g_mlp.init(r);
+  for (std::size_t w = 8; w < 64; w += 8) {
+    check_growth_preserves(g_mlp, g_mlp_b, [](Mlp& n, ta::Rng& rng) { return n.grow<0>(8, rng); }, w);
+    CHECK(g_mlp.active_width<0>() == w + 8);
+  }
+  CHECK(g_mlp.grow<0>(1, r) == ta::Status::capacity_exceeded);
+  CHECK(g_mlp.inference_flops() == 2 * Mlp::macs);
+}
+
+TEST_CASE("inactive parameters do not count, and growth ignores what they held (a loaded blob)") {
+  ta::Rng r(19), junk(20);
+  g_mlp.init(r);
+  active_mask(g_mlp, g_mask);
+  g_mlp_b = g_mlp;
+  auto p = g_mlp.parameters();
+  for (std::size_t i = 0; i < Mlp::param_count; ++i)
+    if (!g_mask[i]) p[i] = junk.uniform(-1.0f, 1.0f);
+  ta::Rng data(3);
+  random_sample<Mlp>(data, g_x);
+  CHECK(same_bits(g_mlp.forward(g_x), g_mlp_b.forward(g_x), 10));
+  CHECK(g_mlp.inference_flops() == g_mlp_b.inference_flops());
+  for (int k = 0; k < 3; ++k)
+    check_growth_preserves(g_mlp, g_mlp_b, [](Mlp& n, ta::Rng& rng) { return n.grow<0>(8, rng); }, static_cast<std::uint64_t>(40 + k));
+}
+
+TEST_CASE("growth preserves the function exactly: two growable layers in a row, through Tanh") {
+  ta::Rng r(31);
+  g_deep.init(r);
+  check_growth_preserves(g_deep, g_deep_b, [](Deep& n, ta::Rng& rng) { return n.grow<0>(4, rng); }, 1);
+  check_growth_preserves(g_deep, g_deep_b, [](Deep& n, ta::Rng& rng) { return n.grow<2>(4, rng); }, 2);
+  check_growth_preserves(g_deep, g_deep_b, [](Deep& n, ta::Rng& rng) { return n.grow<0>(24, rng); }, 3);
+  check_growth_preserves(g_deep, g_deep_b, [](Deep& n, ta::Rng& rng) { return n.grow<2>(8, rng); }, 4);
+  CHECK(g_deep.active_width<0>() == 32);
+  CHECK(g_deep.active_width<2>() == 16);
+}
+
+TEST_CASE("FLOPs and parameters of the active network follow its widths") {
+  ta::Rng r(1);
+  g_mlp.init(r);
+  CHECK(g_mlp.inference_flops() == 2 * MlpFixed<8>::macs);
+  CHECK(g_mlp.inference_flops() == 2 * (64 * 8 + 8 * 10));
+  CHECK(g_mlp.training_flops() == g_f8.training_flops());
+  // Training: forward, weight gradients, and input gradients above the first layer.
+  CHECK(g_mlp.training_flops() == 2 * (2 * 64 * 8 + 3 * 8 * 10));
+  CHECK(g_mlp.active_param_count() == MlpFixed<8>::param_count);
+  const float* before = g_mlp.layer_parameters<2>().data();
+  REQUIRE(g_mlp.grow<0>(8, r) == ta::Status::ok);
+  CHECK(g_mlp.layer_parameters<2>().data() == before);  // offsets never move
+  CHECK(g_mlp.inference_flops() == 2 * MlpFixed<16>::macs);
+  CHECK(g_mlp.training_flops() == 2 * (2 * 64 * 16 + 3 * 16 * 10));
+  CHECK(g_mlp.active_param_count() == MlpFixed<16>::param_count);
+  REQUIRE(g_mlp.grow<0>(48, r) == ta::Status::ok);
+  CHECK(g_mlp.training_flops() == 2 * (2 * 64 * 64 + 3 * 64 * 10));
+  CHECK(g_mlp.active_param_count() == Mlp::param_count);
+  // Fixed networks: the compile-time counts.
+  CHECK(g_f8.inference_flops() == 2 * MlpFixed<8>::macs);
+  // init() starts a growable network afresh at its initial widths.
+  g_mlp.init(r);
+  CHECK(g_mlp.active_width<0>() == 8);
+}
+
+TEST_CASE("optimizer state of new units starts at zero (momentum with weight decay, Adam)") {
+  ta::Rng r(51);
+  g_mlp.init(r);
+  ta::SGDMomentum<Mlp>& mom = fresh_momentum(1e-2f);
+  ta::Adam<Mlp>& adam = fresh_adam(1e-2f);
+  ta::Rng data(52);
+  for (int s = 0; s < 30; ++s) {
+    random_sample<Mlp>(data, g_x);
+    const unsigned label = data.below(10);
+    REQUIRE(ta::train_step<ta::SoftmaxCrossEntropy>(g_mlp, mom, static_cast<const float*>(g_x), label).ok());
+    REQUIRE(ta::train_step<ta::SoftmaxCrossEntropy>(g_mlp, adam, static_cast<const float*>(g_x), label).ok());
+  }
+  active_mask(g_mlp, g_mask);
+  bool zero = true;
+  for (std::size_t i = 0; i < Mlp::param_count; ++i)
+    if (!g_mask[i]) zero = zero && mom.velocity()[i] == 0.0f && adam.first_moment()[i] == 0.0f &&
+                           adam.second_moment()[i] == 0.0f && g_mlp.parameters()[i] == 0.0f;
+  CHECK(zero);
+  REQUIRE(g_mlp.grow<0>(8, r) == ta::Status::ok);
+  // The new units' state is that zero state; training then moves it.
+  for (int s = 0; s < 5; ++s) {
+    random_sample<Mlp>(data, g_x);
+    REQUIRE(ta::train_step<ta::SoftmaxCrossEntropy>(g_mlp, mom, static_cast<const float*>(g_x), data.below(10)).ok());
+  }
+  bool moved = false;
+  for (std::size_t i = 0; i < Mlp::param_count; ++i) moved = moved || (!g_mask[i] && mom.velocity()[i] != 0.0f);
+  CHECK(moved);
+}
+
+TEST_CASE("a growing head: classes not held yet are masked, adding classes keeps the old logits") {
+  ta::Rng r(71), data(72);
+  g_heads.init(r);
+  random_sample<Heads>(data, g_x);
+  const float* y = g_heads.forward(g_x);
+  CHECK(std::isfinite(y[0]));
+  CHECK(y[1] != ta::masked_logit);
+  bool masked = true;
+  for (std::size_t c = 2; c < 10; ++c) masked = masked && y[c] == ta::masked_logit;
+  CHECK(masked);
+  ta::SGD<Heads> sgd(0.05f);
+  for (int s = 0; s < 20; ++s) {
+    random_sample<Heads>(data, g_x);
+    REQUIRE(ta::train_step<ta::SoftmaxCrossEntropy>(g_heads, sgd, static_cast<const float*>(g_x), data.below(2)).ok());
+    CHECK(ta::predict(g_heads, static_cast<const float*>(g_x)).label < 2);
+  }
+  // Rows of classes not held yet get no gradient.
+  active_mask(g_heads, g_mask);
+  bool zero = true;
+  for (std::size_t i = 0; i < Heads::param_count; ++i) zero = zero && (g_mask[i] || g_heads.parameters()[i] == 0.0f);
+  CHECK(zero);
+  g_heads_b = g_heads;
+  REQUIRE(g_heads.grow<2>(2, r) == ta::Status::ok);
+  y = g_heads.forward(g_x);
+  const float* yb = g_heads_b.forward(g_x);
+  CHECK(same_bits(y, yb, 2));
+  CHECK(y[2] != ta::masked_logit);
+  CHECK(y[3] != ta::masked_logit);
+  CHECK(y[4] == ta::masked_logit);
+  CHECK(g_heads.grow<2>(7, r) == ta::Status::capacity_exceeded);
+  // Growing the hidden layer keeps every logit.
+  check_growth_preserves(g_heads, g_heads_b, [](Heads& n, ta::Rng& rng) { return n.grow<0>(8, rng); }, 9);
+}
+
+TEST_CASE("growth policies: the seed paper's threshold, the training-loss plateau, the probe gain") {
+  ta::GrowthMetrics m;
+  const ta::ThresholdGrowth threshold{0.9f};
+  CHECK(threshold.decide(m).reason == ta::GrowthReason::keep_invalid_metrics);  // nothing measured
+  m.val_accuracy = 0.85f;
+  CHECK(threshold.decide(m).grow);
+  CHECK(threshold.decide(m).reason == ta::GrowthReason::grow_below_threshold);
+  m.val_accuracy = 0.95f;
+  CHECK_FALSE(threshold.decide(m).grow);
+  CHECK(threshold.decide(m).reason == ta::GrowthReason::keep_good_enough);
+  m.val_accuracy = 0.5f;
+  m.can_grow = false;
+  CHECK(threshold.decide(m).reason == ta::GrowthReason::keep_at_maximum);
+  m.can_grow = true;
+  m.val_accuracy = NAN;
+  CHECK(threshold.decide(m).reason == ta::GrowthReason::keep_invalid_metrics);
+  m.val_accuracy = 1.5f;
+  CHECK_FALSE(threshold.decide(m).grow);
+
+  // Plateau: a loss above the level that stopped falling means too little capacity.
+  const ta::PlateauGrowth plateau{0.1f, 0.05f, 1};
+  ta::GrowthMetrics p;
+  p.val_accuracy = 0.3f;  // forgetting: no effect on this policy
+  p.train_loss = 0.05f;
+  p.train_loss_before = 0.06f;
+  CHECK(plateau.decide(p).reason == ta::GrowthReason::keep_good_enough);  // fits its data
+  p.train_loss = 0.5f;
+  p.train_loss_before = 0.8f;
+  CHECK(plateau.decide(p).reason == ta::GrowthReason::keep_good_enough);  // still falling fast
+  p.train_loss_before = 0.51f;
+  CHECK(plateau.decide(p).grow);
+  CHECK(plateau.decide(p).reason == ta::GrowthReason::grow_plateau);
+  p.train_loss_before = -1.0f;  // one epoch: the level alone
+  CHECK(plateau.decide(p).grow);
+  p.rounds = 1;
+  CHECK(plateau.decide(p).reason == ta::GrowthReason::keep_round_limit);
+  p.rounds = 0;
+  p.train_loss = INFINITY;
+  CHECK(plateau.decide(p).reason == ta::GrowthReason::keep_invalid_metrics);
+  p.train_loss = 0.5f;
+  p.train_loss_before = NAN;
+  CHECK(plateau.decide(p).reason == ta::GrowthReason::keep_invalid_metrics);
+
+  const ta::ProbeGrowth probe{0.02f};
+  ta::GrowthMetrics q;
+  CHECK(probe.decide(q).reason == ta::GrowthReason::keep_invalid_metrics);  // no probe taken
+  q.probe_gain = 0.03f;
+  CHECK(probe.decide(q).grow);
+  q.probe_gain = 0.01f;
+  CHECK_FALSE(probe.decide(q).grow);
+  q.probe_gain = -0.2f;
+  CHECK(probe.decide(q).reason == ta::GrowthReason::keep_good_enough);
+  CHECK(std::strlen(ta::to_string(ta::GrowthReason::grow_plateau)) > 0);
+  CHECK(std::strcmp(ta::to_string(ta::Status::capacity_exceeded), "unknown status") != 0);
+}
