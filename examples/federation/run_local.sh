@@ -10,6 +10,8 @@
 #   run_local.sh [--devices 50] [--rounds 20] [--quorum Q] [--deadline 30] [--k 10]
 #       [--seed 1] [--eps0 1] [--test-tasks 100] [--bin DIR] [--workdir DIR] [--dump]
 #       [--csv FILE] [--m4 ELF] [--qemu qemu-system-arm]
+#                                 --csv: the server's per-round CSV (and FILE.png, seconds
+#                                 per round, when gnuplot is there)
 #       [--absent A]              the last A devices never start (rounds close by deadline)
 #       [--misbehave ID:LIST]     device ID also sends hostile messages (fleet_device --misbehave)
 #       [--intruder]              one more broker user, device-<N>, outside the server's fleet
@@ -204,6 +206,15 @@ done
 for ((r = 0; r < rounds; ++r)); do closed "$r" || die "round $r never closed"; done
 if [[ -n $m4_id ]]; then
   grep "M4 round" "$work/device-$m4_id.log" || die "the M4 bridge logged no round"
+fi
+if [[ -n $csv ]]; then
+  if command -v gnuplot >/dev/null 2>&1; then
+    gnuplot -e "set terminal png size 800,450; set output '$csv.png'; set datafile separator ',';
+      set title 'broker-run federation: $fleet devices'; set xlabel 'round'; set ylabel 'seconds to close';
+      set key off; plot '$csv' using 1:4 every ::1 with linespoints" && echo "run_local: plot $csv.png"
+  else
+    echo "run_local: gnuplot not found: no plot (the CSV is $csv)"
+  fi
 fi
 echo "run_local: ok: $rounds rounds, $fleet devices in the fleet, ${#device_pids[@]} device processes exited 0," \
      "server started $server_runs time(s); logs in $work"
