@@ -147,13 +147,19 @@ bool load(const std::string& dataset, Split& s) {
   return true;
 }
 
+// What consolidating a task into the buffer cost.
+struct Cost {
+  double seconds = 0.0, flops = 0.0;
+};
+
 struct Row {
   std::string method;
   std::size_t m = 0;
   unsigned seed = 0;
   float final_acc = 0, avg_acc = 0, forgetting = 0, flops_ratio = 1;
   std::size_t buffer_bytes = 0;
-  double train_flops = 0, distill_seconds = 0, learner_seconds = 0;
+  double train_flops = 0, distill_seconds = 0, learner_seconds = 0, distill_flops = 0;
+  std::size_t ram_bytes = 0;  // device RAM of the learner: network, SGD, accumulator, buffer, indices, distiller
   ta::AccuracyMatrix<tasks> matrix;
   std::size_t refused = 0;
 };
@@ -177,7 +183,7 @@ struct Distilled {
   using Store = ta::SyntheticStore<classes, Cfg::max_m, D>;
   std::unique_ptr<Store> f32 = std::make_unique<Store>();
   std::size_t per_class[classes] = {};
-  double seconds[tasks] = {};  // per task: distilling its two classes
+  double seconds[tasks] = {}, flops[tasks] = {};  // per task: distilling its two classes
   std::vector<float> samples[classes];
 };
 
@@ -213,6 +219,7 @@ void distill_dm(const Split& s, const Protocol& p, std::size_t m, unsigned seed,
         dm->add_real(chunk.data(), chunk.size() / D);
       }
       const ta::DistillReport r = dm->distill();
+      out.flops[t] += 2.0 * r.macs;
       if (r.status != ta::Status::ok) std::printf("  distill class %zu: %s\n", c, ta::to_string(r.status));
       const auto& set = dm->synthetic();
       out.samples[c].assign(set.data(), set.data() + set.size() * D);
@@ -223,11 +230,27 @@ void distill_dm(const Split& s, const Protocol& p, std::size_t m, unsigned seed,
   }
 }
 
+// RAM a device would need for this learner at this m (the host objects are
+// sized for the largest m): network + SGD, accumulator, the buffer's samples,
+// the learner's index array and the distiller's working memory.
+template <class Net, class Buffer>
+std::size_t device_ram(std::size_t m, std::size_t max_order, std::size_t distiller) {
+  return ta::training_memory<Net, ta::SGD<Net>>().total() + sizeof(ta::GradientAccumulator<Net>) +
+         classes * m * Buffer::sample_bytes + 4 * max_order + distiller;
+}
+// Working memory of distribution matching at m: the embedding network, the
+// synthetic samples with their velocity and gradient, the per-network sums.
+template <class Cfg>
+std::size_t dm_ram(std::size_t m) {
+  using E = ta::Embedding<typename Cfg::Net>;
+  return sizeof(E) + 3 * m * E::input_size * sizeof(float) + Cfg::networks * (E::output_size + 1) * sizeof(float);
+}
+
 // One learner run of the cycle over the 5 tasks.
 //   Buffer: the buffer type; fill(t, buffer, net) consolidates task t's classes into it.
 template <class Net, class Cfg, class Buffer, class Fill>
 Row run_learner(const Split& s, const Protocol& p, const std::string& method, std::size_t m, unsigned seed,
-                ta::Replay mode, bool joint, Buffer& buffer, Fill&& fill) {
+                ta::Replay mode, bool joint, Buffer& buffer, Fill&& fill, std::size_t distiller_ram = 0) {
   Row row;
   row.method = method;
   row.m = m;
@@ -243,12 +266,14 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   tc.replay = mode;
   const Clock::time_point t0 = Clock::now();
   double distill_s = 0.0, fill_s = 0.0;
+  std::size_t max_order = 0;
   std::vector<std::size_t> task_idx;
   std::vector<std::uint32_t> order;
   for (std::size_t t = 0; t < tasks; ++t) {
     if (!joint) task_idx.clear();
     for (std::size_t c = 2 * t; c < 2 * t + 2; ++c) task_idx.insert(task_idx.end(), s.by_class[c].begin(), s.by_class[c].end());
     order.resize(ta::order_entries(task_idx.size(), buffer.count()));
+    max_order = std::max(max_order, order.size());
     const ta::TaskReport r = ta::train_task(*net, sgd, *acc, buffer, task_idx.size(),
         [&](std::size_t i, float* x) {
           std::memcpy(x, s.train.sample(task_idx[i]), sizeof(float) * Net::input_size);
@@ -262,7 +287,9 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
     row.matrix.set_seen(t, accuracy_on(*net, s, 0, 2 * t + 2));
     if (t + 1 < tasks) {
       const Clock::time_point f0 = Clock::now();
-      distill_s += fill(t, buffer, *net);
+      const Cost c = fill(t, buffer, *net);
+      distill_s += c.seconds;
+      row.distill_flops += c.flops;
       fill_s += since(f0);  // shared distillations are timed where they ran
     }
   }
@@ -271,6 +298,7 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   row.forgetting = row.matrix.forgetting();
   row.flops_ratio = static_cast<float>(ta::active_macs(*net) / static_cast<double>(Cfg::Net::macs));
   row.buffer_bytes = buffer.bytes();
+  row.ram_bytes = device_ram<Net, Buffer>(m, max_order, distiller_ram);
   row.distill_seconds = distill_s;
   row.learner_seconds = since(t0) - fill_s;
   return row;
@@ -300,14 +328,14 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     return [&dist, &store](std::size_t t, auto&, auto&) {
       for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
         if (store.write(c, dist.samples[c].data(), dist.per_class[c]) != ta::Status::ok) std::abort();
-      return dist.seconds[t];
+      return Cost{dist.seconds[t], dist.flops[t]};
     };
   };
   using F32 = ta::SyntheticStore<classes, Cfg::max_m, D>;
   using I8 = ta::SyntheticStore<classes, Cfg::max_m, D, std::int8_t>;
   if (m == 0) {
     ta::NoBuffer none;
-    auto nothing = [](std::size_t, auto&, auto&) { return 0.0; };
+    auto nothing = [](std::size_t, auto&, auto&) { return Cost{}; };
     if (want("naive")) progress(run_learner<Net, Cfg>(s, p, "naive", 0, seed, ta::Replay::mix, false, none, nothing));
     if (want("joint")) progress(run_learner<Net, Cfg>(s, p, "joint", 0, seed, ta::Replay::mix, true, none, nothing));
     return;
@@ -316,7 +344,8 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     const char* suffix = mode == ta::Replay::mix ? "_mix" : "_concat";
     if (want((std::string("distill") + suffix).c_str())) {
       auto store = std::make_unique<F32>();
-      Row r = run_learner<Net, Cfg>(s, p, std::string("distill") + suffix, m, seed, mode, false, *store, dm_fill(*store));
+      Row r = run_learner<Net, Cfg>(s, p, std::string("distill") + suffix, m, seed, mode, false, *store, dm_fill(*store),
+                                    dm_ram<Cfg>(m));
       progress(r);
       if (mode == ta::Replay::mix && want("fixed_large")) {
         r.method = "fixed_large";
@@ -331,7 +360,7 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
       auto fill = [&](std::size_t t, Ex& b, Net&) {
         for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
           for (std::size_t i : stream_order(s, c, seed)) b.offer(c, s.train.sample(i), pick);
-        return 0.0;
+        return Cost{};
       };
       progress(run_learner<Net, Cfg>(s, p, std::string("replay") + suffix, m, seed, mode, false, *store, fill));
     }
@@ -346,18 +375,19 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     auto fill = [&](std::size_t t, Ex& b, Net&) {
       for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
         for (std::size_t i : stream_order(s, c, seed)) b.offer(c, s.train.sample(i), pick);
-      return 0.0;
+      return Cost{};
     };
     progress(run_learner<Net, Cfg>(s, p, "replay_mix_bytes", m, seed, ta::Replay::mix, false, *store, fill));
   }
   if (want("distill_mix_int8")) {
     auto store = std::make_unique<I8>();
-    progress(run_learner<Net, Cfg>(s, p, "distill_mix_int8", m, seed, ta::Replay::mix, false, *store, dm_fill(*store)));
+    progress(run_learner<Net, Cfg>(s, p, "distill_mix_int8", m, seed, ta::Replay::mix, false, *store, dm_fill(*store),
+                                   dm_ram<Cfg>(m)));
   }
   if (want("distill_mix_small")) {
     auto store = std::make_unique<F32>();
     progress(run_learner<typename Cfg::Small, Cfg>(s, p, "distill_mix_small", m, seed, ta::Replay::mix, false, *store,
-                                                   dm_fill(*store)));
+                                                   dm_fill(*store), dm_ram<Cfg>(m)));
   }
   if (want("distill_mix_f32eq") && m * I8::sample_bytes / F32::sample_bytes >= 1) {
     const std::size_t mf = m * I8::sample_bytes / F32::sample_bytes;
@@ -367,9 +397,10 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     auto fill = [&small, &store](std::size_t t, F32&, Net&) {
       for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
         if (store->write(c, small.samples[c].data(), small.per_class[c]) != ta::Status::ok) std::abort();
-      return small.seconds[t];
+      return Cost{small.seconds[t], small.flops[t]};
     };
-    progress(run_learner<Net, Cfg>(s, p, "distill_mix_f32eq", m, seed, ta::Replay::mix, false, *store, fill));
+    progress(run_learner<Net, Cfg>(s, p, "distill_mix_f32eq", m, seed, ta::Replay::mix, false, *store, fill,
+                                   dm_ram<Cfg>(mf)));
   }
   if (want("distill_mix_gm")) {
     using GM = ta::GradientMatching<Net, Cfg::max_m>;
@@ -377,6 +408,7 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     auto store = std::make_unique<F32>();
     auto fill = [&](std::size_t t, F32& b, Net& net) {
       const Clock::time_point t0 = Clock::now();
+      double flops = 0.0;
       for (std::size_t c = 2 * t; c < 2 * t + 2; ++c) {
         ta::DistillConfig dc;
         dc.per_class = m;
@@ -386,12 +418,15 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
         if (gm->begin(dc, c) != ta::Status::ok) std::abort();
         for (std::size_t i : stream_order(s, c, seed)) gm->add_real(net, s.train.sample(i));
         const ta::DistillReport r = gm->distill(net);
+        flops += 2.0 * r.macs;
         if (r.status != ta::Status::ok) std::printf("  gm class %zu: %s\n", c, ta::to_string(r.status));
         if (b.write(c, gm->synthetic().data(), gm->synthetic().size()) != ta::Status::ok) std::abort();
       }
-      return since(t0);
+      return Cost{since(t0), flops};
     };
-    progress(run_learner<Net, Cfg>(s, p, "distill_mix_gm", m, seed, ta::Replay::mix, false, *store, fill));
+    // Gradient matching: the synthetic set, two gradient sums and a perturbed copy of the model.
+    const std::size_t gm_ram = 3 * m * D * sizeof(float) + 2 * sizeof(ta::GradientAccumulator<Net>) + sizeof(Net);
+    progress(run_learner<Net, Cfg>(s, p, "distill_mix_gm", m, seed, ta::Replay::mix, false, *store, fill, gm_ram));
   }
 }
 
@@ -462,11 +497,12 @@ void print_summary(const std::vector<Row>& rows) {
       std::printf(" | %5.1f\n", 100.0 * a / static_cast<double>(g.size()));
     }
   }
-  std::printf("\n%-18s %4s %5s %15s %15s %15s %6s %9s %10s %9s %9s\n", "method", "m", "seeds", "final acc %",
-              "avg acc %", "forgetting %", "FLOPs", "buffer B", "train FLOP", "distill s", "learner s");
+  std::printf("\n%-18s %4s %5s %15s %15s %15s %6s %9s %10s %10s %9s %9s %9s\n", "method", "m", "seeds", "final acc %",
+              "avg acc %", "forgetting %", "FLOPs", "buffer B", "train FLOP", "dist. FLOP", "distill s", "learner s",
+              "RAM B");
   for (const auto& k : keys) {
     const auto& g = groups[k];
-    std::vector<double> fa, aa, fg, ds, ls, tf;
+    std::vector<double> fa, aa, fg, ds, ls, tf, df;
     for (const Row* r : g) {
       fa.push_back(100.0 * r->final_acc);
       aa.push_back(100.0 * r->avg_acc);
@@ -474,11 +510,12 @@ void print_summary(const std::vector<Row>& rows) {
       ds.push_back(r->distill_seconds);
       ls.push_back(r->learner_seconds);
       tf.push_back(r->train_flops);
+      df.push_back(r->distill_flops);
     }
     const Stat a = stat(fa), b = stat(aa), c = stat(fg);
-    std::printf("%-18s %4zu %5zu %7.1f ± %5.1f %7.1f ± %5.1f %7.1f ± %5.1f %6.2f %9zu %10.3g %9.2f %9.2f\n",
+    std::printf("%-18s %4zu %5zu %7.1f ± %5.1f %7.1f ± %5.1f %7.1f ± %5.1f %6.2f %9zu %10.3g %10.3g %9.2f %9.2f %9zu\n",
                 k.first.c_str(), k.second, g.size(), a.mean, a.sd, b.mean, b.sd, c.mean, c.sd, g[0]->flops_ratio,
-                g[0]->buffer_bytes, stat(tf).mean, stat(ds).mean, stat(ls).mean);
+                g[0]->buffer_bytes, stat(tf).mean, stat(df).mean, stat(ds).mean, stat(ls).mean, g[0]->ram_bytes);
   }
 }
 
