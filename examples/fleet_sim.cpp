@@ -8,7 +8,7 @@
 //
 //   fleet_sim [--devices N] [--rounds R] [--quick] [--csv FILE] [--threads T] [--seed S]
 //             [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--eps0 E] [--lr LR]
-//             [--only LABEL] [--scale-only]
+//             [--robust-clip C] [--only LABEL] [--scale-only]
 //
 //   (no flags)   devices 200, rounds 300: the rule × attack table, the
 //                compression runs (float32, int8, top-10% sparse Δ) and the
@@ -21,6 +21,8 @@
 //                the table goes to FILE's stem + .table.csv, the scale runs to
 //                .scale.csv, the plot (gnuplot; skipped with a message when
 //                missing) to .png
+//   --robust-clip C  clip every update to norm C before median, trimmed
+//                mean and geometric median too (default: off)
 //   --only LABEL the runs whose rule/attack/encoding label contains LABEL
 //                (e.g. clip/signflip), for studies: table and CSV, no summary
 //   --scale-only only the scale runs
@@ -106,7 +108,8 @@ struct Options {
   float lr = 0.015f;  // P1's stable online lr for k = 10 (README, P1)
   float eps0 = 2.0f;  // chosen on validation tasks among 1, 2, 4 (4 diverges): the mean of many Δ is less noisy than one
   float poison = 0.2f, drop = 0.05f, stragglers = 0.05f, corrupt = 0.02f;
-  float clip = 0.5f;  // about 2× the honest |Δ| (the run prints the honest median)
+  float clip = 0.5f;  // about the honest median |Δ| of round 0 (the run prints it)
+  float robust_clip = INFINITY;  // clipping before median, trimmed mean and geometric median (off)
   std::uint32_t val_tasks = 50, test_tasks = 200, checkpoints = 10;
   bool quick = false, progress = true;
 };
@@ -208,6 +211,7 @@ class Fleet {
                : s.rule == Rule::trimmed ? meta::Robust::trimmed_mean
                                          : meta::Robust::geometric_median;
       c.trim = opt_.devices / 4;
+      c.clip_norm = opt_.robust_clip;
       if (robust->configure(c) != ta::Status::ok) std::abort();
     }
     reset_devices(s);
@@ -612,6 +616,7 @@ int main(int argc, char** argv) {
     else if (a == "--stragglers" && v) ok = parse_float(argv[++i], 0.0f, 0.9f, o.stragglers);
     else if (a == "--corrupt" && v) ok = parse_float(argv[++i], 0.0f, 1.0f, o.corrupt);
     else if (a == "--clip" && v) ok = parse_float(argv[++i], 1e-6f, 1e6f, o.clip);
+    else if (a == "--robust-clip" && v) ok = parse_float(argv[++i], 1e-6f, 1e6f, o.robust_clip);
     else if (a == "--eps0" && v) ok = parse_float(argv[++i], 0.0f, 1000.0f, o.eps0);
     else if (a == "--lr" && v) ok = parse_float(argv[++i], 0.0f, 1.0f, o.lr);
     else if (a == "--only" && v) only = argv[++i];
@@ -620,7 +625,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: fleet_sim [--devices N (5..10000)] [--rounds R] [--quick] [--csv FILE] [--threads T] "
                    "[--seed S] [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--eps0 E] [--lr LR] "
-                   "[--only LABEL] [--scale-only]\n");
+                   "[--robust-clip C] [--only LABEL] [--scale-only]\n");
       return 2;
     }
   }
