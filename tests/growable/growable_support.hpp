@@ -12,6 +12,10 @@
 
 #include "support/test.hpp"
 
+#if defined(TINYADAPT_ON_TARGET)
+#include "board.hpp"
+#endif
+
 namespace ta = tinyadapt;
 
 namespace {
@@ -178,4 +182,29 @@ void check_growth_preserves(Net& net, Net& before, GrowFn&& grow, std::uint64_t 
   // The new units learned their outgoing weights: now they change the output.
   CHECK_FALSE(same_bits(net.forward(g_x), before.forward(g_x), Net::output_size));
 }
+#if defined(TINYADAPT_ON_TARGET)
+// Executed instructions of one SGD step (after an uncounted one) at the
+// network's current widths, printed with its training FLOPs.
+template <class Net>
+std::uint32_t step_instructions(Net& net, const char* name) {
+  static ta::SGD<Net> sgd(0.01f);
+  ta::Rng data(2);
+  random_sample<Net>(data, g_x);
+  REQUIRE(ta::train_step<ta::SoftmaxCrossEntropy>(net, sgd, static_cast<const float*>(g_x), 1u).ok());
+  ta::StepResult r;
+  const std::uint32_t n = board::count_instructions(
+      [&] { r = ta::train_step<ta::SoftmaxCrossEntropy>(net, sgd, static_cast<const float*>(g_x), 1u); });
+  CHECK(r.ok());
+  board::print(name);
+  board::print(": SGD step ");
+  board::print_uint(n);
+  board::print(" instructions, training FLOPs ");
+  board::print_uint(static_cast<std::uint32_t>(net.training_flops()));
+  board::print(", inference FLOPs ");
+  board::print_uint(static_cast<std::uint32_t>(net.inference_flops()));
+  board::print("\n");
+  return n;
+}
+#endif
+
 }  // namespace

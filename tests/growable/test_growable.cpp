@@ -272,3 +272,21 @@ TEST_CASE("growth policies: the seed paper's threshold, the training-loss platea
   CHECK(std::strlen(ta::to_string(ta::GrowthReason::grow_plateau)) > 0);
   CHECK(std::strcmp(ta::to_string(ta::Status::capacity_exceeded), "unknown status") != 0);
 }
+
+#if defined(TINYADAPT_ON_TARGET)
+TEST_CASE("Cortex-M4: a training step of the growable MLP costs what its width costs") {
+  ta::Rng r(82), r2(82);
+  g_mlp.init(r);
+  g_f8.init(r2);
+  const std::uint32_t w8 = step_instructions(g_mlp, "growable MLP 64-[8 of 64]-10");
+  const std::uint32_t f8 = step_instructions(g_f8, "fixed MLP 64-8-10          ");
+  REQUIRE(g_mlp.grow<0>(24, r) == ta::Status::ok);
+  const std::uint32_t w32 = step_instructions(g_mlp, "growable MLP 64-[32 of 64]-10");
+  REQUIRE(g_mlp.grow<0>(32, r) == ta::Status::ok);
+  const std::uint32_t w64 = step_instructions(g_mlp, "growable MLP 64-[64 of 64]-10");
+  CHECK(w8 < w32);
+  CHECK(w32 < w64);
+  CHECK(w8 < w64 / 2);
+  CHECK(f8 < w8);
+}
+#endif
