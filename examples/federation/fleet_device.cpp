@@ -2,7 +2,8 @@
 // every θ the server publishes on tinyadapt/fleet/theta it checks the
 // message (io::decode_message: a refused θ is never trained on), trains k
 // online SGD steps on its own sine task (p1_fleet.hpp) and publishes φ,
-// float32, on tinyadapt/fleet/update/device-<id> (QoS 1) with the round and
+// float32 (or with --encoding int8, fp16 or sparse, the top --percent %, its
+// Δ = φ − θ), on tinyadapt/fleet/update/device-<id> (QoS 1) with the round and
 // its id in the wire header. It answers every θ it receives, also a θ it
 // answered before (after a server restart or a broker reconnect the server
 // may need it again; the server ignores the duplicates), and exits 0 when
@@ -11,13 +12,14 @@
 //   fleet_device --id N --port P --credentials FILE [--host 127.0.0.1] [--rounds 20]
 //       [--seed 1] [--k 10] [--dump DIR] [--timeout 600] [--cafile CA.pem]
 //       [--misbehave replay,duplicate,forge,garbage,flip,truncate,oversize,nan,future]
+//       [--encoding float32|int8|fp16|sparse] [--percent 10]
 //
 // --misbehave adds hostile messages on the device's own topic around each
 // honest update (for the tests: the server must ignore all of them and take
 // the honest one): replay = the previous round's update again, duplicate =
 // the honest update twice, forge = another device's id in the header,
 // garbage/flip/truncate/oversize = random bytes, one flipped bit, half a
-// message, 64 KB, nan = a NaN in the payload with both CRCs recomputed,
+// message, 64 KB, nan = a NaN in the (float32) payload with both CRCs recomputed,
 // future = the next round's id.
 //
 // Exit status: 0 done; 1 timeout or failure; 2 usage; 3 login refused.
@@ -34,7 +36,8 @@ using fleet::ta::meta::Parameters;
 using fleet::W1;
 
 struct Options : fleet::DeviceOptions {
-  std::string misbehave;
+  std::string misbehave, encoding = "float32";
+  double percent = 10.0;
 };
 
 class Device {
@@ -54,6 +57,7 @@ class Device {
     return true;
   }
   bool open_dump() { return dump_.open(o_.dump); }
+  bool valid_encoding() { return fleet::encoding_from(o_.encoding.c_str(), encoding_); }
 
   // The network thread: one θ message; true for the final θ.
   bool on_theta(fleet::Client& c, const unsigned char* p, std::size_t n) {
@@ -93,11 +97,11 @@ class Device {
   bool encode(std::uint32_t round, std::uint32_t id, std::uint32_t samples, std::vector<unsigned char>& out) {
     out.resize(io::max_message_bytes<W1>());
     std::size_t n = 0;
-    const io::WireStatus s =
-        io::encode_message(io::info_for<W1>(io::PayloadKind::phi, io::Encoding::float32, round, id, samples),
-                           static_cast<const W1&>(net_).parameters(), io::groups_of<W1>(), out.data(), out.size(), &n);
+    delta_ = theta_;
+    const io::WireStatus s = fleet::encode_update(net_, delta_.span(), encoding_, static_cast<float>(o_.percent), round,
+                                                  id, samples, out.data(), out.size(), &n);
     out.resize(n);
-    if (s != io::WireStatus::ok) log("cannot encode phi of round %u: %s; not sent", round, io::to_string(s));
+    if (s != io::WireStatus::ok) log("cannot encode the update of round %u: %s; not sent", round, io::to_string(s));
     return s == io::WireStatus::ok;
   }
   void send(fleet::Client& c, const char* what, const std::vector<unsigned char>& m) {
@@ -142,7 +146,8 @@ class Device {
   fleet::Dump dump_;
   W1 net_;
   fleet::ta::SGD<W1> sgd_{fleet::rm::online_lr};
-  Parameters<W1> theta_;
+  Parameters<W1> theta_, delta_;
+  io::Encoding encoding_ = io::Encoding::float32;
   std::vector<unsigned char> previous_;
   std::uint32_t last_round_ = 0xFFFFFFFFu, sent_ = 0;
   fleet::ta::Rng rng_{12345};
@@ -150,7 +155,8 @@ class Device {
 
 constexpr const char* usage_text =
     "usage: fleet_device --id N --port P --credentials FILE [--host H] [--rounds R] [--seed S]\n"
-    "         [--k K] [--dump DIR] [--timeout SEC] [--cafile CA.pem] [--misbehave LIST]\n";
+    "         [--k K] [--dump DIR] [--timeout SEC] [--cafile CA.pem] [--misbehave LIST]\n"
+    "         [--encoding float32|int8|fp16|sparse] [--percent P]\n";
 [[noreturn]] void usage(const std::string& why) { fleet::usage_exit(why, usage_text); }
 
 }  // namespace
@@ -159,13 +165,15 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Options o;
   fleet::Args a;
-  a.strings = {{"--misbehave", &o.misbehave}};
+  a.strings = {{"--misbehave", &o.misbehave}, {"--encoding", &o.encoding}};
+  a.reals = {{"--percent", &o.percent}};
   fleet::parse_device_args(argc, argv, a, o, usage_text);
   fleet::log_name() = fleet::device_user(o.id);
   static Device device(o);
   std::string unknown;
   if (!device.valid_misbehaviour(unknown)) usage("unknown --misbehave " + unknown);
   if (!device.open_dump()) usage("cannot create --dump " + o.dump);
+  if (!device.valid_encoding()) usage("--encoding is float32, int8, fp16 or sparse");
   return fleet::run_device_process(
       o, [&](fleet::Client& c, const unsigned char* p, std::size_t n) { return device.on_theta(c, p, n); });
 }

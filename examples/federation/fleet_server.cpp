@@ -26,7 +26,10 @@
 //   fleet_server --port P --credentials FILE --devices N [--host 127.0.0.1] [--rounds 20]
 //       [--quorum N] [--deadline 30] [--seed 1] [--k 10] [--eps0 1] [--rule reptile|fedavg]
 //       [--checkpoint FILE] [--dump DIR] [--test-tasks 100] [--csv FILE] [--exact]
-//       [--tolerance 1e-3] [--cafile CA.pem] [--final-wait 2]
+//       [--tolerance 1e-3] [--cafile CA.pem] [--final-wait 2] [--encoding float32] [--percent 10]
+//
+// --encoding/--percent: what the devices send (their --encoding), for the
+// in-process replay, which encodes and decodes each update the same way.
 //
 // Exit status: 0; 1 failure (a round could not be applied, the comparison
 // failed, a checkpoint is unreadable); 2 usage; 3 login refused.
@@ -51,9 +54,9 @@ using Server = meta::Server<W1, ta::LinearDecayLR>;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string host = "127.0.0.1", credentials, checkpoint, dump, csv, rule = "reptile", cafile;
+  std::string host = "127.0.0.1", credentials, checkpoint, dump, csv, rule = "reptile", cafile, encoding = "float32";
   std::uint32_t port = 0, devices = 0, rounds = 20, quorum = 0, seed = 1, k = fleet::rm::default_k, test_tasks = 100;
-  double deadline = 30.0, eps0 = 1.0, tolerance = 1e-3, final_wait = 2.0;
+  double deadline = 30.0, eps0 = 1.0, tolerance = 1e-3, final_wait = 2.0, percent = 10.0;
   bool exact = false;
 };
 
@@ -156,7 +159,9 @@ class Federation {
       : o_(o), run_{o.seed, o.k, o.rounds, o.devices},
         server_(init, ta::LinearDecayLR{static_cast<float>(o.eps0), 0.0f, o.rounds},
                 o.rule == "fedavg" ? meta::Aggregation::fedavg : meta::Aggregation::reptile, o.seed),
-        answered_(o.devices, false) {}
+        answered_(o.devices, false) {
+    fleet::encoding_from(o.encoding.c_str(), encoding_);  // checked by main
+  }
 
   // false: the checkpoint exists but cannot be used (reason logged).
   bool resume() {
@@ -256,8 +261,10 @@ class Federation {
       if (republish_.exchange(false)) publish_theta(c);
       if (got) take(in);
     }
-    log("%u rounds done in %.1f s (this process: rounds %u..%u)", o_.rounds,
-        std::chrono::duration<double>(Clock::now() - t_run).count(), first_round, o_.rounds);
+    log("%u rounds done in %.1f s (this process: rounds %u..%u); update bytes accepted %zu (%.0f per update), "
+        "theta bytes published %zu",
+        o_.rounds, std::chrono::duration<double>(Clock::now() - t_run).count(), first_round, o_.rounds, bytes_in_,
+        counts_.accepted ? static_cast<double>(bytes_in_) / counts_.accepted : 0.0, bytes_out_);
     report_counts();
     return compare();
   }
@@ -393,12 +400,21 @@ class Federation {
     static Server replay(init, ta::LinearDecayLR{static_cast<float>(o_.eps0), 0.0f, o_.rounds},
                          o_.rule == "fedavg" ? meta::Aggregation::fedavg : meta::Aggregation::reptile, o_.seed);
     ta::SGD<W1> sgd(fleet::rm::online_lr);
+    static meta::Parameters<W1> delta;
+    std::vector<unsigned char> msg(io::max_message_bytes<W1>());
     std::size_t updates = 0;
     const auto t0 = Clock::now();
     for (std::uint32_t r = 0; r < history_.size(); ++r) {
       for (const std::uint32_t d : history_[r]) {
+        // The device's round and message, then the server's path for it.
         const meta::RoundResult rr = fleet::device_round(net, sgd, replay.theta(), o_.seed, d, r, o_.k);
-        if (!rr.ok() || replay.add(static_cast<const W1&>(net).parameters(), rr.trained) != ta::Status::ok) {
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < Server::count; ++i) delta.values[i] = replay.theta()[i];
+        const bool ok = rr.ok() &&
+                        fleet::encode_update(net, delta.span(), encoding_, static_cast<float>(o_.percent), r, d,
+                                             rr.trained, msg.data(), msg.size(), &n) == io::WireStatus::ok &&
+                        io::submit_update(replay, msg.data(), n, staging_).ok();
+        if (!ok) {
           log("in-process round %u, device %u failed: %s", r, d, ta::to_string(rr.status));
           return 1;
         }
@@ -422,9 +438,10 @@ class Federation {
     const p1_eval::Curve scratch = p1_eval::evaluate(init_params.span(), tasks);
     const p1_eval::Curve broker = p1_eval::evaluate(server_.theta(), tasks);
     const p1_eval::Curve local = p1_eval::evaluate(replay.theta(), tasks);
-    std::printf("\nP1 after %u rounds (%zu updates, %s, eps %.2f -> 0, k = %u, seed %u), %u unseen test tasks:\n"
+    std::printf("\nP1 after %u rounds (%zu updates, %s %s, %s, eps %.2f -> 0, k = %u, seed %u), %u unseen test tasks:\n"
                 "MSE after adaptation steps (10 shots, full batch, lr 0.02)\n",
-                o_.rounds, updates, o_.rule.c_str(), o_.eps0, o_.k, o_.seed, o_.test_tasks);
+                o_.rounds, updates, encoding_ == io::Encoding::float32 ? "phi" : "delta", io::to_string(encoding_),
+                o_.rule.c_str(), o_.eps0, o_.k, o_.seed, o_.test_tasks);
     std::printf("  %-26s %9s %9s %9s %9s %9s\n", "", "0", "1", "4", "8", "32");
     p1_eval::print_curve("scratch (the initial theta)", scratch);
     p1_eval::print_curve("broker run (Mosquitto)", broker);
@@ -453,6 +470,7 @@ class Federation {
   }
 
   Options o_;
+  io::Encoding encoding_ = io::Encoding::float32;
   Run run_;
   Server server_;
   meta::Parameters<W1> staging_;
@@ -475,7 +493,7 @@ class Federation {
                     "usage: fleet_server --port P --credentials FILE --devices N [--host H] [--rounds R] [--quorum Q]\n"
                     "         [--deadline SEC] [--seed S] [--k K] [--eps0 E] [--rule reptile|fedavg] [--checkpoint FILE]\n"
                     "         [--dump DIR] [--test-tasks N] [--csv FILE] [--exact] [--tolerance REL] [--cafile CA.pem]\n"
-                    "         [--final-wait SEC]\n");
+                    "         [--final-wait SEC] [--encoding float32|int8|fp16|sparse] [--percent P]\n");
 }
 
 }  // namespace
@@ -486,11 +504,11 @@ int main(int argc, char** argv) {
   fleet::Args a;
   a.strings = {{"--host", &o.host}, {"--credentials", &o.credentials}, {"--checkpoint", &o.checkpoint},
                {"--dump", &o.dump}, {"--csv", &o.csv},                 {"--rule", &o.rule},
-               {"--cafile", &o.cafile}};
+               {"--cafile", &o.cafile}, {"--encoding", &o.encoding}};
   a.numbers = {{"--port", &o.port}, {"--devices", &o.devices}, {"--rounds", &o.rounds}, {"--quorum", &o.quorum},
                {"--seed", &o.seed}, {"--k", &o.k},             {"--test-tasks", &o.test_tasks}};
   a.reals = {{"--deadline", &o.deadline}, {"--eps0", &o.eps0}, {"--tolerance", &o.tolerance},
-             {"--final-wait", &o.final_wait}};
+             {"--final-wait", &o.final_wait}, {"--percent", &o.percent}};
   a.flags = {{"--exact", &o.exact}};
   const std::string bad = a.parse(argc, argv);
   if (!bad.empty()) usage(bad);
@@ -501,6 +519,8 @@ int main(int argc, char** argv) {
   if (o.rounds == 0 || o.test_tasks == 0 || o.k == 0 || o.k > fleet::rm::max_k) usage("--rounds, --test-tasks, --k");
   if (!(o.deadline > 0.0) || !(o.eps0 > 0.0 && o.eps0 <= 1.0)) usage("--deadline > 0, --eps0 in (0, 1]");
   if (o.rule != "reptile" && o.rule != "fedavg") usage("--rule is reptile or fedavg");
+  io::Encoding encoding = io::Encoding::float32;
+  if (!fleet::encoding_from(o.encoding.c_str(), encoding)) usage("--encoding is float32, int8, fp16 or sparse");
   fleet::log_name() = "server";
 
   static W1 init;

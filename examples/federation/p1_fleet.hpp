@@ -12,6 +12,7 @@
 // device, examples/m4/reptile_sine_round.hpp). No heap: it builds for the M4.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include <tinyadapt/io/receive.hpp>
 #include <tinyadapt/io/model_message.hpp>
@@ -22,6 +23,7 @@ namespace fleet {
 
 namespace ta = tinyadapt;
 namespace rm = reptile_m4;
+namespace io = tinyadapt::io;
 using rm::W1;
 
 // The task seed of device d (odd: P1's training tasks; test tasks are even).
@@ -61,5 +63,30 @@ ta::meta::RoundResult device_round(W1& net, Opt& sgd, ta::Span<const float> thet
 
 // The server's θ messages carry this device id (no device has it).
 inline constexpr std::uint32_t server_id = 0xFFFFFFFFu;
+
+// An encoding by its name in io::to_string (float32, int8, sparse, fp16).
+inline bool encoding_from(const char* name, io::Encoding& e) {
+  for (const io::Encoding c :
+       {io::Encoding::float32, io::Encoding::int8_layer, io::Encoding::sparse, io::Encoding::fp16})
+    if (std::strcmp(name, io::to_string(c)) == 0) return e = c, true;
+  return false;
+}
+
+// A device's update message after its round (φ in net): φ itself for
+// float32, else Δ = φ − θ in that encoding (int8 per layer, fp16, or the
+// top `percent` % entries, sparse), computed in delta (θ on entry). The
+// server's in-process replay encodes with the same call, so both runs see
+// the same bytes.
+inline io::WireStatus encode_update(const W1& net, ta::Span<float> delta, io::Encoding e, float percent,
+                                    std::uint32_t round, std::uint32_t device, std::uint32_t samples,
+                                    unsigned char* out, std::size_t capacity, std::size_t* written) {
+  if (e == io::Encoding::float32)
+    return io::encode_message(io::info_for<W1>(io::PayloadKind::phi, e, round, device, samples), net.parameters(),
+                              io::groups_of<W1>(), out, capacity, written);
+  ta::meta::delta_in_place(net, delta);
+  io::MessageInfo info = io::info_for<W1>(io::PayloadKind::delta, e, round, device, samples);
+  if (e == io::Encoding::sparse) info.sparse_entries = io::sparse_entries_for(W1::param_count, percent);
+  return io::encode_message(info, delta, io::groups_of<W1>(), out, capacity, written);
+}
 
 }  // namespace fleet

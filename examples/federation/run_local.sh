@@ -9,6 +9,7 @@
 #
 #   run_local.sh [--devices 50] [--rounds 20] [--quorum Q] [--deadline 30] [--k 10]
 #       [--seed 1] [--eps0 1] [--test-tasks 100] [--bin DIR] [--workdir DIR] [--dump]
+#       [--encoding float32|int8|fp16|sparse] [--percent 10]   what the devices send (Δ unless float32)
 #       [--csv FILE] [--m4 ELF] [--qemu qemu-system-arm]
 #                                 --csv: the server's per-round CSV (and FILE.png, seconds
 #                                 per round, when gnuplot is there)
@@ -28,7 +29,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 devices=50 rounds=20 quorum="" deadline=30 k=10 seed=1 eps0=1 test_tasks=100
 bin="$here/../../build/host/examples/federation" work="" dump=0 csv="" m4_elf="" qemu=qemu-system-arm
-absent=0 misbehave="" intruder=0 kill_after="" restart_after="" tls=""
+absent=0 misbehave="" intruder=0 kill_after="" restart_after="" tls="" encoding=float32 percent=10
 
 die() {
   echo "run_local: FAILED: $*" >&2
@@ -59,6 +60,8 @@ while [[ $# -gt 0 ]]; do
     --k) number "$opt" "$val"; k=$val ;;
     --seed) number "$opt" "$val"; seed=$val ;;
     --eps0) eps0=$val ;;
+    --encoding) encoding=$val ;;
+    --percent) percent=$val ;;
     --test-tasks) number "$opt" "$val"; test_tasks=$val ;;
     --bin) bin=$val ;;
     --workdir) work=$val ;;
@@ -118,12 +121,13 @@ CAFILE=""
 source "$work/broker/broker.env"
 creds=$work/broker/credentials
 common=(--host "$HOST" --port "$PORT" --credentials "$creds" --rounds "$rounds" --seed "$seed" --k "$k")
+encode=(--encoding "$encoding" --percent "$percent")
 [[ -z $CAFILE ]] || common+=(--cafile "$CAFILE")
 dumpdir=()
 [[ $dump -eq 0 ]] || dumpdir=(--dump "$work/messages")
 
 server_args=("${common[@]}" --devices "$fleet" --quorum "$quorum" --deadline "$deadline" --eps0 "$eps0"
-             --test-tasks "$test_tasks" --checkpoint "$work/server.ckpt" "${dumpdir[@]}")
+             --test-tasks "$test_tasks" --checkpoint "$work/server.ckpt" "${dumpdir[@]}" "${encode[@]}")
 [[ -z $csv ]] || server_args+=(--csv "$csv")
 [[ -n $m4_elf ]] || server_args+=(--exact)  # host devices: θ bit-identical to the in-process run
 
@@ -142,7 +146,8 @@ device_pids=() device_names=()
 start_device() {  # start_device ID [extra args]
   local id=$1
   shift
-  "$bin/fleet_device" --id "$id" "${common[@]}" --timeout 900 "${dumpdir[@]}" "$@" >"$work/device-$id.log" 2>&1 &
+  "$bin/fleet_device" --id "$id" "${common[@]}" "${encode[@]}" --timeout 900 "${dumpdir[@]}" "$@" \
+    >"$work/device-$id.log" 2>&1 &
   pids+=("$!")
   device_pids+=("$!")
   device_names+=("device-$id")
