@@ -138,15 +138,20 @@ TEST_CASE("FLOPs and parameters of the active network follow its widths") {
   // Training: forward, weight gradients, and input gradients above the first layer.
   CHECK(g_mlp.training_flops() == 2 * (2 * 64 * 8 + 3 * 8 * 10));
   CHECK(g_mlp.active_param_count() == MlpFixed<8>::param_count);
+  CHECK(g_mlp.active_memory().total() == MlpFixed<8>::memory().total());  // a device built at width 8
+  CHECK(g_mlp.active_memory().parameters == MlpFixed<8>::memory().parameters);
   const float* before = g_mlp.layer_parameters<2>().data();
   REQUIRE(g_mlp.grow<0>(8, r) == ta::Status::ok);
   CHECK(g_mlp.layer_parameters<2>().data() == before);  // offsets never move
   CHECK(g_mlp.inference_flops() == 2 * MlpFixed<16>::macs);
   CHECK(g_mlp.training_flops() == 2 * (2 * 64 * 16 + 3 * 16 * 10));
   CHECK(g_mlp.active_param_count() == MlpFixed<16>::param_count);
+  CHECK(g_mlp.active_memory().total() == MlpFixed<16>::memory().total());
   REQUIRE(g_mlp.grow<0>(48, r) == ta::Status::ok);
   CHECK(g_mlp.training_flops() == 2 * (2 * 64 * 64 + 3 * 64 * 10));
   CHECK(g_mlp.active_param_count() == Mlp::param_count);
+  CHECK(g_mlp.active_memory().total() == MlpFixed<64>::memory().total());
+  CHECK(g_mlp.active_memory().total() + Mlp::memory().widths == Mlp::memory().total());
   // Fixed networks: the compile-time counts.
   CHECK(g_f8.inference_flops() == 2 * MlpFixed<8>::macs);
   // init() starts a growable network afresh at its initial widths.
@@ -290,3 +295,33 @@ TEST_CASE("Cortex-M4: a training step of the growable MLP costs what its width c
   CHECK(f8 < w8);
 }
 #endif
+
+TEST_CASE("the README example") {
+  using Net = ta::Sequential<ta::Input<64>, ta::GrowableDense<32, 8>, ta::ReLU, ta::Dense<10>>;
+  static_assert(ta::training_memory<Net, ta::SGD<Net>>().total() <= 16 * 1024);
+  static Net net;
+  ta::Rng rng(1);
+  net.init(rng);
+  CHECK(net.inference_flops() == 1184);
+  REQUIRE(net.grow<0>(8, rng) == ta::Status::ok);
+  CHECK(net.active_width<0>() == 16);
+  CHECK(net.grow<0>(24, rng) == ta::Status::capacity_exceeded);
+  CHECK(net.active_width<0>() == 16);
+  // A policy after a task: the step of every layer, all or nothing.
+  const std::size_t step[Net::layer_count] = {8, 0, 0};
+  ta::ThresholdGrowth policy{0.9f};
+  ta::GrowthMetrics m;
+  m.val_accuracy = 0.84f;
+  m.can_grow = ta::can_grow(net, step);
+  REQUIRE(policy.decide(m).grow);
+  REQUIRE(ta::grow_all(net, step, rng) == ta::Status::ok);
+  REQUIRE(ta::grow_all(net, step, rng) == ta::Status::ok);
+  CHECK(net.active_width<0>() == 32);
+  CHECK(net.inference_flops() == 2 * Net::macs);
+  m.can_grow = ta::can_grow(net, step);
+  CHECK_FALSE(m.can_grow);
+  CHECK(policy.decide(m).reason == ta::GrowthReason::keep_at_maximum);
+  CHECK(ta::grow_all(net, step, rng) == ta::Status::capacity_exceeded);
+  net.init(rng);
+  CHECK(net.active_width<0>() == 8);
+}

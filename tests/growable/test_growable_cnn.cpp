@@ -76,10 +76,17 @@ TEST_CASE("FLOPs of the active CNN follow its widths") {
   g_cnn.init(r);
   CHECK(g_cnn.inference_flops() == 2 * (26 * 26 * 9 * 2 + 11 * 11 * 9 * 2 * 4 + 10 * 100));  // 11.4% of W3's
   CHECK(g_c24.inference_flops() == 2 * CnnFixed<2, 4>::macs);  // a fixed network: the compile-time count
+  CHECK(g_cnn.active_memory().total() == CnnFixed<2, 4>::memory().total());
+  CHECK(g_cnn.active_memory().activations == CnnFixed<2, 4>::memory().activations);
+  CHECK(g_cnn.active_memory().backward_state == CnnFixed<2, 4>::memory().backward_state);
   const std::size_t step[Cnn::layer_count] = {2, 0, 0, 4, 0, 0, 0, 0};
   REQUIRE(ta::grow_all(g_cnn, step, r) == ta::Status::ok);
   CHECK(g_cnn.inference_flops() == 2 * CnnFixed<4, 8>::macs);
   CHECK(g_cnn.active_param_count() == CnnFixed<4, 8>::param_count);
+  CHECK(g_cnn.active_memory().total() == CnnFixed<4, 8>::memory().total());
+  REQUIRE(ta::grow_all(g_cnn, step, r) == ta::Status::ok);
+  REQUIRE(ta::grow_all(g_cnn, step, r) == ta::Status::ok);
+  CHECK(g_cnn.active_memory().total() == CnnFixed<8, 16>::memory().total());
 }
 
 TEST_CASE("refused growth leaves the network bit-identical (property test) and all-or-nothing steps") {

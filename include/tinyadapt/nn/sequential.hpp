@@ -180,6 +180,30 @@ constexpr Plan<N> make_plan(const LayerFacts (&f)[N]) {
   return p;
 }
 
+// Where each part of the arena starts (floats), and the report of its bytes.
+struct ArenaLayout {
+  std::size_t saved = 0, area0 = 0, area1 = 0, defer = 0, state = 0, flags = 0, floats = 0;
+};
+template <std::size_t N>
+constexpr ArenaLayout arena_layout(const Plan<N>& p) {
+  ArenaLayout a;
+  a.saved = round4(p.params);
+  a.area0 = a.saved + p.saved_floats;
+  a.area1 = a.area0 + p.area_floats[0];
+  a.defer = a.area1 + p.area_floats[1];
+  a.state = a.defer + p.defer_floats;
+  a.flags = a.state + (p.state_bytes + 3) / 4;
+  a.floats = round4(a.flags + 1);
+  return a;
+}
+constexpr MemoryReport arena_memory(const ArenaLayout& a) {
+  MemoryReport r;
+  r.parameters = a.saved * sizeof(float);
+  r.activations = (a.state - a.saved) * sizeof(float);  // deferred deltas included
+  r.backward_state = (a.floats - a.state) * sizeof(float);  // and the initialised flag
+  return r;
+}
+
 // Which layer's run-time width each layer's input follows (N: none), and
 // which layer reads a growable layer's channels (N: none, e.g. the last).
 template <std::size_t N>
@@ -255,21 +279,19 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   static constexpr std::size_t macs = macs_of(seq{});  // forward multiply-accumulates per sample
 
  private:
-  static constexpr std::size_t off_saved = detail::round4(param_count);
-  static constexpr std::size_t off_area0 = off_saved + plan.saved_floats;
-  static constexpr std::size_t off_area1 = off_area0 + plan.area_floats[0];
-  static constexpr std::size_t off_defer = off_area1 + plan.area_floats[1];
-  static constexpr std::size_t off_state = off_defer + plan.defer_floats;
-  static constexpr std::size_t off_flags = off_state + (plan.state_bytes + 3) / 4;
-  static constexpr std::size_t arena_floats = detail::round4(off_flags + 1);
+  static constexpr detail::ArenaLayout layout = detail::arena_layout(plan);
+  static constexpr std::size_t off_saved = layout.saved;
+  static constexpr std::size_t off_area0 = layout.area0;
+  static constexpr std::size_t off_area1 = layout.area1;
+  static constexpr std::size_t off_defer = layout.defer;
+  static constexpr std::size_t off_state = layout.state;
+  static constexpr std::size_t off_flags = layout.flags;
+  static constexpr std::size_t arena_floats = layout.floats;
 
  public:
   // Bytes this object occupies, by role (sizeof(Sequential) equals the sum).
   static constexpr MemoryReport memory() noexcept {
-    MemoryReport r;
-    r.parameters = off_saved * sizeof(float);
-    r.activations = (off_state - off_saved) * sizeof(float);  // deferred deltas included
-    r.backward_state = (arena_floats - off_state) * sizeof(float);  // and the initialised flag
+    MemoryReport r = detail::arena_memory(layout);
     r.widths = sizeof(Sequential) - sizeof(arena_);  // the growable layers' active widths (0 without any)
     return r;
   }
@@ -339,6 +361,10 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
            });
   }
   std::size_t active_param_count() const noexcept { return active_params(seq{}); }
+  // What a fixed network of the active widths would occupy (its memory()):
+  // the RAM a device built at these widths would need. This object keeps
+  // memory() for the maximum.
+  MemoryReport active_memory() const noexcept { return active_memory_of(seq{}); }
 
   // Runs the network on one sample; returns the output (valid until the next call).
   const float* forward(const float* x) noexcept {
@@ -419,6 +445,37 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   template <std::size_t... I>
   std::size_t active_params(std::index_sequence<I...>) const noexcept {
     return (std::size_t{0} + ... + active_params_of<I>());
+  }
+  // Active channels of layer I's output and how many it has (1 of 1: all).
+  template <std::size_t I>
+  void width_fraction(std::size_t& active, std::size_t& channels) const noexcept {
+    if constexpr (run_time_width<I>) {
+      active = get<I>().width();
+      channels = layer<I>::max_width;
+    } else if constexpr (width_plan.source[I] < layer_count) {
+      active = get<width_plan.source[I]>().width();
+      channels = layer<width_plan.source[I]>::max_width;
+    } else {
+      active = channels = 1;
+    }
+  }
+  // Layer I as the fixed layer of the active widths would describe itself.
+  template <std::size_t I>
+  detail::LayerFacts active_facts() const noexcept {
+    detail::LayerFacts f = detail::facts_of<layer<I>>();
+    std::size_t a = 1, c = 1;
+    if constexpr (I > 0) width_fraction<I - 1>(a, c);
+    f.in = f.in / c * a;
+    width_fraction<I>(a, c);
+    f.out = f.out / c * a;
+    f.state = (f.state * a + c - 1) / c;
+    f.params = active_params_of<I>();
+    return f;
+  }
+  template <std::size_t... I>
+  MemoryReport active_memory_of(std::index_sequence<I...>) const noexcept {
+    const detail::LayerFacts f[] = {active_facts<I>()...};
+    return detail::arena_memory(detail::arena_layout(detail::make_plan(f)));
   }
   template <std::size_t I>
   std::size_t active_params_of() const noexcept {
