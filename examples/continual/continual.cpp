@@ -7,8 +7,11 @@
 //                Fashion-MNIST MLP 3 seeds, CNN 2 seeds; m = 1, 10 and 1% of a
 //                class (digits: 1 = 1%; Fashion-MNIST: 54)
 //     --quick    the test's mode: digits MLP, one seed, m = 10, methods naive,
-//                replay_mix, distill_mix; exits nonzero unless distilled replay
-//                beats naive fine-tuning by 30 points of final accuracy
+//                replay_mix, distill_mix, distill_grow_threshold; exits nonzero
+//                unless distilled replay beats naive fine-tuning by 30 points
+//                of final accuracy, a growth step leaves every test output
+//                bit-identical and the growing learner ends within 5 points of
+//                the fixed large network
 //     --csv      results (default continual_<dataset>_<model>.csv), one row per
 //                method, m, seed; FILE with .matrix.csv gets the accuracy
 //                matrices, FILE with .png a plot (gnuplot; skipped when missing)
@@ -35,6 +38,15 @@
 //   distill_mix_small  distill_mix on the network at 25% width (fixed)
 //   fixed_large     the fixed large network: distill_mix at full width (the
 //                   same run, listed under the name the growth comparison uses)
+//   distill_grow_threshold  distill_mix with model size adaption from 25% of
+//                   the width (digits hidden 8 -> 32 by 8, Fashion MLP 16 -> 64
+//                   by 16, CNN channels (2,4) -> (8,16) by (2,4)): after each
+//                   task (and each retraining) grows one step while validation
+//                   accuracy on the classes seen is below 0.9 (the seed
+//                   paper's rule), retraining on the same task after each growth
+//   distill_grow_plateau    the same with PlateauGrowth: grows (once per task)
+//                   while the task's training loss stays above 0.1 and fell
+//                   by less than 5% over the last epoch (a capacity signal)
 //
 // Protocol as run: digits split by index (test i%5==0, validation i%10==1,
 // train the rest), X/16, SGD lr 0.05, batch 16, 20 epochs per task;
@@ -67,6 +79,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -93,6 +106,8 @@ using W3 = ta::Sequential<ta::Input<28, 28, 1>, ta::Conv2D<C1, 3>, ta::ReLU, ta:
 struct DigitsMlp {
   using Net = Mlp<ta::Input<64>, ta::Dense<32>>;
   using Small = Mlp<ta::Input<64>, ta::Dense<8>>;
+  using Grow = Mlp<ta::Input<64>, ta::GrowableDense<32, 8>>;  // 25% of the width, +8 per growth
+  static constexpr std::size_t step[Grow::layer_count] = {8, 0, 0};
   static constexpr std::size_t max_m = 10, networks = 1000;
   static constexpr const char* dataset = "digits";
   static constexpr const char* model = "mlp";
@@ -100,6 +115,8 @@ struct DigitsMlp {
 struct FashionMlp {
   using Net = Mlp<ta::Input<784>, ta::Dense<64>>;
   using Small = Mlp<ta::Input<784>, ta::Dense<16>>;
+  using Grow = Mlp<ta::Input<784>, ta::GrowableDense<64, 16>>;
+  static constexpr std::size_t step[Grow::layer_count] = {16, 0, 0};
   static constexpr std::size_t max_m = 54, networks = 300;
   static constexpr const char* dataset = "fashion";
   static constexpr const char* model = "mlp";
@@ -107,6 +124,9 @@ struct FashionMlp {
 struct FashionCnn {
   using Net = W3<8, 16>;
   using Small = W3<2, 4>;
+  using Grow = ta::Sequential<ta::Input<28, 28, 1>, ta::GrowableConv2D<8, 3, 2>, ta::ReLU, ta::MaxPool2D<2>,
+                              ta::GrowableConv2D<16, 3, 4>, ta::ReLU, ta::MaxPool2D<2>, ta::Flatten, ta::Dense<10>>;
+  static constexpr std::size_t step[Grow::layer_count] = {2, 0, 0, 4, 0, 0, 0, 0};
   static constexpr std::size_t max_m = 54, networks = 300;
   static constexpr const char* dataset = "fashion";
   static constexpr const char* model = "cnn";
@@ -118,12 +138,15 @@ struct Protocol {
   std::vector<std::string> methods;
   std::size_t epochs = 20, batch = 16, dm_iterations = 1000, real_batch = 0;
   float lr = 0.05f, unit = 1.0f / 16.0f;
+  float threshold = 0.9f;      // ThresholdGrowth: grow while validation accuracy on the classes seen is below
+  float plateau_level = 0.1f;  // PlateauGrowth: grow while the task's training loss stays above
 };
 
 struct Split {
   data::Dataset train, val, test;
   std::vector<std::size_t> by_class[classes];  // train indices per class (file order)
   std::vector<std::size_t> test_by_class[classes];
+  std::vector<std::size_t> val_by_class[classes];
 };
 
 void add_sample(data::Dataset& d, const data::Dataset& src, std::size_t i) {
@@ -144,6 +167,7 @@ bool load(const std::string& dataset, Split& s) {
   }
   for (std::size_t i = 0; i < s.train.size(); ++i) s.by_class[s.train.y[i]].push_back(i);
   for (std::size_t i = 0; i < s.test.size(); ++i) s.test_by_class[s.test.y[i]].push_back(i);
+  for (std::size_t i = 0; i < s.val.size(); ++i) s.val_by_class[s.val.y[i]].push_back(i);
   return true;
 }
 
@@ -159,20 +183,35 @@ struct Row {
   float final_acc = 0, avg_acc = 0, forgetting = 0, flops_ratio = 1;
   std::size_t buffer_bytes = 0;
   double train_flops = 0, distill_seconds = 0, learner_seconds = 0, distill_flops = 0;
+  std::string widths;         // final active widths of the trainable layers below the head
+  std::size_t grown = 0;      // growth steps over the 5 tasks
   std::size_t ram_bytes = 0;  // device RAM of the learner: network, SGD, accumulator, buffer, indices, distiller
   ta::AccuracyMatrix<tasks> matrix;
   std::size_t refused = 0;
 };
 
-// Accuracy of net on the test samples of classes [lo, hi).
+// Accuracy of net on the test (or validation) samples of classes [lo, hi).
 template <class Net>
-float accuracy_on(Net& net, const Split& s, std::size_t lo, std::size_t hi) {
+float accuracy_on(Net& net, const Split& s, std::size_t lo, std::size_t hi, bool validation = false) {
+  const data::Dataset& d = validation ? s.val : s.test;
+  const auto& by_class = validation ? s.val_by_class : s.test_by_class;
   std::vector<std::size_t> idx;
-  for (std::size_t c = lo; c < hi; ++c) idx.insert(idx.end(), s.test_by_class[c].begin(), s.test_by_class[c].end());
+  for (std::size_t c = lo; c < hi; ++c) idx.insert(idx.end(), by_class[c].begin(), by_class[c].end());
   return ta::accuracy(net, idx.size(), [&](std::size_t i, float* x) {
-    std::memcpy(x, s.test.sample(idx[i]), sizeof(float) * Net::input_size);
-    return s.test.y[idx[i]];
+    std::memcpy(x, d.sample(idx[i]), sizeof(float) * Net::input_size);
+    return d.y[idx[i]];
   });
+}
+
+// "8" or "4,8": active widths of the trainable layers below the head.
+template <class Net>
+std::string widths_of(const Net& net) {
+  std::size_t w[Net::layer_count];
+  ta::active_widths(net, w);
+  std::string out;
+  for (std::size_t i = 0; i + 1 < Net::layer_count; ++i)
+    if (Net::plan.is_trainable[i]) out += (out.empty() ? "" : ",") + std::to_string(w[i]);
+  return out;
 }
 
 // The distilled classes of one (seed, m), shared by every learner that replays
@@ -248,9 +287,11 @@ std::size_t dm_ram(std::size_t m) {
 
 // One learner run of the cycle over the 5 tasks.
 //   Buffer: the buffer type; fill(t, buffer, net) consolidates task t's classes into it.
-template <class Net, class Cfg, class Buffer, class Fill>
+//   Policy: the growth hook (ta::NoGrowth for a fixed network).
+template <class Net, class Cfg, class Buffer, class Fill, class Policy = ta::NoGrowth>
 Row run_learner(const Split& s, const Protocol& p, const std::string& method, std::size_t m, unsigned seed,
-                ta::Replay mode, bool joint, Buffer& buffer, Fill&& fill, std::size_t distiller_ram = 0) {
+                ta::Replay mode, bool joint, Buffer& buffer, Fill&& fill, std::size_t distiller_ram = 0,
+                Policy policy = {}) {
   Row row;
   row.method = method;
   row.m = m;
@@ -259,6 +300,8 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   auto acc = std::make_unique<ta::GradientAccumulator<Net>>();
   ta::Rng rng(seed);
   net->init(rng);
+  ta::Rng grow_rng(seed + 1000u);
+  if constexpr (!std::is_same_v<Policy, ta::NoGrowth>) policy.rng = &grow_rng;
   ta::SGD<Net> sgd(p.lr);
   ta::TaskConfig tc;
   tc.epochs = p.epochs;
@@ -274,12 +317,15 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
     for (std::size_t c = 2 * t; c < 2 * t + 2; ++c) task_idx.insert(task_idx.end(), s.by_class[c].begin(), s.by_class[c].end());
     order.resize(ta::order_entries(task_idx.size(), buffer.count()));
     max_order = std::max(max_order, order.size());
-    const ta::TaskReport r = ta::train_task(*net, sgd, *acc, buffer, task_idx.size(),
+    if constexpr (!std::is_same_v<Policy, ta::NoGrowth>) policy.start_task(t);
+    const ta::TaskReport r = ta::learn_task(*net, sgd, *acc, buffer, task_idx.size(),
         [&](std::size_t i, float* x) {
           std::memcpy(x, s.train.sample(task_idx[i]), sizeof(float) * Net::input_size);
           return s.train.y[task_idx[i]];
         },
-        ta::Span<std::uint32_t>(order.data(), order.size()), tc, rng);
+        ta::Span<std::uint32_t>(order.data(), order.size()), tc, rng, policy,
+        [&] { return accuracy_on(*net, s, 0, 2 * t + 2, true); }, 16);
+    row.grown += r.grown;
     if (r.status != ta::Status::ok) std::printf("  task %zu: %s\n", t, ta::to_string(r.status));
     row.train_flops += 2.0 * r.macs;
     row.refused += r.refused;
@@ -297,6 +343,7 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   row.avg_acc = row.matrix.average_accuracy();
   row.forgetting = row.matrix.forgetting();
   row.flops_ratio = static_cast<float>(ta::active_macs(*net) / static_cast<double>(Cfg::Net::macs));
+  row.widths = widths_of(*net);
   row.buffer_bytes = buffer.bytes();
   row.ram_bytes = device_ram<Net, Buffer>(m, max_order, distiller_ram);
   row.distill_seconds = distill_s;
@@ -320,7 +367,8 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     rows.push_back(r);
   };
   const bool needs_dm = want("distill_mix") || want("distill_concat") || want("distill_mix_int8") ||
-                        want("distill_mix_small") || want("fixed_large");
+                        want("distill_mix_small") || want("fixed_large") || want("distill_grow_threshold") ||
+                        want("distill_grow_plateau");
   Distilled<Cfg> dist;
   if (needs_dm && m > 0) distill_dm<Cfg>(s, p, m, seed, dist);
   // Consolidation steps: copying the (already distilled) classes of task t in.
@@ -402,6 +450,19 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     progress(run_learner<Net, Cfg>(s, p, "distill_mix_f32eq", m, seed, ta::Replay::mix, false, *store, fill,
                                    dm_ram<Cfg>(mf)));
   }
+  // Model size adaption: the distilled learner (mix, float32) from 25% width,
+  // grown by one step when the policy says so, then retrained on the task.
+  auto grow_run = [&](const char* name, auto policy_value) {
+    using G = typename Cfg::Grow;
+    ta::PolicyGrowth<G, decltype(policy_value)> hook;
+    hook.policy = policy_value;
+    for (std::size_t i = 0; i < G::layer_count; ++i) hook.step[i] = Cfg::step[i];
+    auto store = std::make_unique<F32>();
+    progress(run_learner<G, Cfg>(s, p, name, m, seed, ta::Replay::mix, false, *store, dm_fill(*store), dm_ram<Cfg>(m),
+                                 hook));
+  };
+  if (want("distill_grow_threshold")) grow_run("distill_grow_threshold", ta::ThresholdGrowth{p.threshold});
+  if (want("distill_grow_plateau")) grow_run("distill_grow_plateau", ta::PlateauGrowth{p.plateau_level});
   if (want("distill_mix_gm")) {
     using GM = ta::GradientMatching<Net, Cfg::max_m>;
     auto gm = std::make_unique<GM>();
@@ -497,9 +558,9 @@ void print_summary(const std::vector<Row>& rows) {
       std::printf(" | %5.1f\n", 100.0 * a / static_cast<double>(g.size()));
     }
   }
-  std::printf("\n%-18s %4s %5s %15s %15s %15s %6s %9s %10s %10s %9s %9s %9s\n", "method", "m", "seeds", "final acc %",
+  std::printf("\n%-22s %4s %5s %15s %15s %15s %6s %9s %10s %10s %9s %9s %9s %s\n", "method", "m", "seeds", "final acc %",
               "avg acc %", "forgetting %", "FLOPs", "buffer B", "train FLOP", "dist. FLOP", "distill s", "learner s",
-              "RAM B");
+              "RAM B", "widths per seed");
   for (const auto& k : keys) {
     const auto& g = groups[k];
     std::vector<double> fa, aa, fg, ds, ls, tf, df;
@@ -513,9 +574,16 @@ void print_summary(const std::vector<Row>& rows) {
       df.push_back(r->distill_flops);
     }
     const Stat a = stat(fa), b = stat(aa), c = stat(fg);
-    std::printf("%-18s %4zu %5zu %7.1f ± %5.1f %7.1f ± %5.1f %7.1f ± %5.1f %6.2f %9zu %10.3g %10.3g %9.2f %9.2f %9zu\n",
-                k.first.c_str(), k.second, g.size(), a.mean, a.sd, b.mean, b.sd, c.mean, c.sd, g[0]->flops_ratio,
-                g[0]->buffer_bytes, stat(tf).mean, stat(df).mean, stat(ds).mean, stat(ls).mean, g[0]->ram_bytes);
+    std::string widths;
+    double ratio = 0.0;
+    for (const Row* r : g) {
+      widths += (widths.empty() ? "" : " / ") + r->widths;
+      ratio += r->flops_ratio / static_cast<double>(g.size());
+    }
+    std::printf("%-22s %4zu %5zu %7.1f ± %5.1f %7.1f ± %5.1f %7.1f ± %5.1f %6.2f %9zu %10.3g %10.3g %9.2f %9.2f %9zu %s\n",
+                k.first.c_str(), k.second, g.size(), a.mean, a.sd, b.mean, b.sd, c.mean, c.sd, ratio,
+                g[0]->buffer_bytes, stat(tf).mean, stat(df).mean, stat(ds).mean, stat(ls).mean, g[0]->ram_bytes,
+                widths.c_str());
   }
 }
 
@@ -650,6 +718,38 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
     return 1;
   }
   std::printf("OK: distilled replay beats naive fine-tuning by %.1f points\n", 100.0 * (distill - naive));
+  // Growth preserves the function: every test output bit-identical after a step.
+  using G = typename Cfg::Grow;
+  auto grown = std::make_unique<G>(), before = std::make_unique<G>();
+  ta::Rng rng(3);
+  grown->init(rng);
+  *before = *grown;
+  if (ta::grow_all(*grown, Cfg::step, rng) != ta::Status::ok) {
+    std::printf("FAIL: growth refused\n");
+    return 1;
+  }
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < s.test.size(); ++i) {
+    float a[10], b[10];
+    std::memcpy(a, before->forward(s.test.sample(i)), sizeof a);
+    std::memcpy(b, grown->forward(s.test.sample(i)), sizeof b);
+    same += std::memcmp(a, b, sizeof a) == 0 ? 1u : 0u;
+  }
+  std::printf("growth %s -> %s: %zu of %zu test outputs bit-identical\n", widths_of(*before).c_str(),
+              widths_of(*grown).c_str(), same, s.test.size());
+  if (same != s.test.size()) {
+    std::printf("FAIL: growth changed the network's function\n");
+    return 1;
+  }
+  float grow_acc = 0;
+  for (const Row& r : rows)
+    if (r.method == "distill_grow_threshold") grow_acc = r.final_acc;
+  if (!(grow_acc > distill - 0.05f)) {
+    std::printf("FAIL: the growing learner is more than 5 points below the fixed large network\n");
+    return 1;
+  }
+  std::printf("OK: the growing learner reaches %.1f%% (fixed large network %.1f%%)\n", 100.0 * grow_acc,
+              100.0 * distill);
   return 0;
 }
 
@@ -688,7 +788,8 @@ int main(int argc, char** argv) {
   if (timing) return time_distill(s);
   Protocol p;
   p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_bytes", "distill_mix", "distill_concat",
-               "distill_mix_int8", "distill_mix_f32eq", "distill_mix_gm", "distill_mix_small", "fixed_large"};
+               "distill_mix_int8", "distill_mix_f32eq", "distill_mix_gm", "distill_mix_small", "fixed_large",
+               "distill_grow_threshold", "distill_grow_plateau"};
   const unsigned n_seeds = seeds > 0 ? static_cast<unsigned>(seeds) : dataset == "digits" ? 5u : model == "mlp" ? 3u : 2u;
   for (unsigned k = 1; k <= n_seeds; ++k) p.seeds.push_back(k);
   if (dataset == "digits") {
@@ -703,7 +804,7 @@ int main(int argc, char** argv) {
   }
   if (model == "cnn")
     p.methods = {"naive", "joint", "replay_mix", "replay_concat", "distill_mix", "distill_concat", "distill_mix_int8",
-                 "distill_mix_small", "fixed_large"};
+                 "distill_mix_small", "fixed_large", "distill_grow_threshold", "distill_grow_plateau"};
   if (!methods.empty()) {
     p.methods.clear();
     for (std::size_t a = 0; a <= methods.size();) {
@@ -715,7 +816,7 @@ int main(int argc, char** argv) {
   if (quick) {
     p.ms = {10};
     p.seeds = {1};
-    p.methods = {"naive", "replay_mix", "distill_mix"};
+    p.methods = {"naive", "replay_mix", "distill_mix", "distill_grow_threshold"};
   }
   if (dataset == "digits") return run<DigitsMlp>(s, p, csv, quick);
   if (model == "mlp") return run<FashionMlp>(s, p, csv, quick);

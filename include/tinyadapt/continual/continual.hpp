@@ -1,6 +1,7 @@
 // Continual class-incremental learning: dataset distillation (distribution
 // and gradient matching, streaming), the distilled store (float32 or int8),
-// random exemplars, the incremental learner and its metrics.
+// random exemplars, the incremental learner and its metrics, model size
+// adaption (growable layers, growth policies) and the learner's growth hook.
 #pragma once
 
 #include "distill.hpp"
@@ -8,8 +9,11 @@
 #include "embedding.hpp"
 #include "exemplars.hpp"
 #include "gradient_matching.hpp"
+#include "grow.hpp"
+#include "growth_policy.hpp"
 #include "learner.hpp"
 #include "metrics.hpp"
+#include "policy_hook.hpp"
 #include "reservoir.hpp"
 #include "store.hpp"
 #include "synthetic.hpp"

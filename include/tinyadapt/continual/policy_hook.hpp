@@ -1,0 +1,43 @@
+// The learner's growth hook for a growable network: after each task (and each
+// retraining after a growth) the policy (continual/growth_policy.hpp) decides
+// from the learner's metrics, and the network grows by one step of every
+// growable layer (function-preserving, all or nothing: continual/grow.hpp).
+#pragma once
+#include <cstddef>
+
+#include "../core/rng.hpp"
+#include "grow.hpp"
+#include "growth_policy.hpp"
+#include "learner.hpp"
+
+namespace tinyadapt {
+
+template <class Net, class Policy>
+struct PolicyGrowth {
+  Policy policy{};
+  std::size_t step[Net::layer_count] = {};  // units each layer grows by
+  Rng* rng = nullptr;
+  std::size_t task = 0, rounds = 0;
+  GrowthDecision last{};  // why it grew or not, for the log
+
+  // Call before each task's learn_task().
+  void start_task(std::size_t t) noexcept {
+    task = t;
+    rounds = 0;
+  }
+  bool after_task(Net& net, const TaskReport& r, float val_accuracy) noexcept {
+    GrowthMetrics m;
+    m.task = task;
+    m.rounds = rounds;
+    m.val_accuracy = val_accuracy;
+    m.train_loss = r.last_epoch_loss;
+    m.train_loss_before = r.previous_epoch_loss;
+    m.can_grow = can_grow(net, step);
+    last = policy.decide(m);
+    if (!last.grow || rng == nullptr || grow_all(net, step, *rng) != Status::ok) return false;
+    ++rounds;
+    return true;
+  }
+};
+
+}  // namespace tinyadapt
