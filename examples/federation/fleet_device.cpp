@@ -11,7 +11,7 @@
 //
 //   fleet_device --id N --port P --credentials FILE [--host 127.0.0.1] [--rounds 20]
 //       [--seed 1] [--k 10] [--dump DIR] [--timeout 600] [--cafile CA.pem]
-//       [--misbehave replay,duplicate,forge,garbage,flip,truncate,oversize,nan,future]
+//       [--misbehave replay,duplicate,forge,garbage,flip,truncate,oversize,nan,future,poison]
 //       [--encoding float32|int8|fp16|sparse] [--percent 10]
 //
 // --misbehave adds hostile messages on the device's own topic around each
@@ -20,7 +20,8 @@
 // the honest update twice, forge = another device's id in the header,
 // garbage/flip/truncate/oversize = random bytes, one flipped bit, half a
 // message, 64 KB, nan = a NaN in the (float32) payload with both CRCs recomputed,
-// future = the next round's id.
+// future = the next round's id; poison replaces the honest update by a
+// valid one sign-flipped and scaled by 20 (only robust aggregation helps).
 //
 // Exit status: 0 done; 1 timeout or failure; 2 usage; 3 login refused.
 #include <sstream>
@@ -48,7 +49,8 @@ class Device {
       if (!m.empty()) bad_.push_back(m);
   }
   bool valid_misbehaviour(std::string& unknown) const {
-    static const char* known[] = {"replay", "duplicate", "forge", "garbage", "flip", "truncate", "oversize", "nan", "future"};
+    static const char* known[] = {"replay", "duplicate", "forge", "garbage", "flip",
+                                  "truncate", "oversize", "nan", "future", "poison"};
     for (const std::string& b : bad_) {
       bool ok = false;
       for (const char* k : known) ok = ok || b == k;
@@ -77,6 +79,10 @@ class Device {
     if (!r.ok()) {
       log("round %u failed: %s; no update sent", h.round, fleet::ta::to_string(r.status));
       return false;
+    }
+    if (has("poison")) {  // φ = θ − 20 (φ − θ): a valid update that pulls θ the other way
+      const fleet::ta::Span<float> phi = net_.parameters();
+      for (std::size_t i = 0; i < W1::param_count; ++i) phi[i] = theta_.values[i] - 20.0f * (phi[i] - theta_.values[i]);
     }
     std::vector<unsigned char> msg;
     if (!encode(h.round, o_.id, r.trained, msg)) return false;

@@ -14,7 +14,10 @@
 #                                 --csv: the server's per-round CSV (and FILE.png, seconds
 #                                 per round, when gnuplot is there)
 #       [--absent A]              the last A devices never start (rounds close by deadline)
-#       [--misbehave ID:LIST]     device ID also sends hostile messages (fleet_device --misbehave)
+#       [--misbehave IDS:LIST]    devices IDS (e.g. 2 or 0,3) misbehave (fleet_device --misbehave LIST)
+#       [--rule reptile|fedavg|median|trimmed_mean|geometric_median]   the server's aggregation
+#       [--max-mse-ratio R]       compare with the clean in-process run by the MSE after 32 steps
+#                                 (for poisoned devices) instead of bit for bit
 #       [--intruder]              one more broker user, device-<N>, outside the server's fleet
 #       [--kill-server-after R]   SIGKILL the server once round R closed, then start it again
 #       [--restart-broker-after R]  stop the broker once round R closed, start it again 2 s later
@@ -30,6 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 devices=50 rounds=20 quorum="" deadline=30 k=10 seed=1 eps0=1 test_tasks=100
 bin="$here/../../build/host/examples/federation" work="" dump=0 csv="" m4_elf="" qemu=qemu-system-arm
 absent=0 misbehave="" intruder=0 kill_after="" restart_after="" tls="" encoding=float32 percent=10
+rule=reptile max_ratio=""
 
 die() {
   echo "run_local: FAILED: $*" >&2
@@ -62,6 +66,8 @@ while [[ $# -gt 0 ]]; do
     --eps0) eps0=$val ;;
     --encoding) encoding=$val ;;
     --percent) percent=$val ;;
+    --rule) rule=$val ;;
+    --max-mse-ratio) max_ratio=$val ;;
     --test-tasks) number "$opt" "$val"; test_tasks=$val ;;
     --bin) bin=$val ;;
     --workdir) work=$val ;;
@@ -127,9 +133,13 @@ dumpdir=()
 [[ $dump -eq 0 ]] || dumpdir=(--dump "$work/messages")
 
 server_args=("${common[@]}" --devices "$fleet" --quorum "$quorum" --deadline "$deadline" --eps0 "$eps0"
-             --test-tasks "$test_tasks" --checkpoint "$work/server.ckpt" "${dumpdir[@]}" "${encode[@]}")
+             --test-tasks "$test_tasks" --checkpoint "$work/server.ckpt" "${dumpdir[@]}" "${encode[@]}" --rule "$rule")
 [[ -z $csv ]] || server_args+=(--csv "$csv")
-[[ -n $m4_elf ]] || server_args+=(--exact)  # host devices: θ bit-identical to the in-process run
+if [[ -n $max_ratio ]]; then
+  server_args+=(--max-mse-ratio "$max_ratio")
+elif [[ -z $m4_elf ]]; then
+  server_args+=(--exact)  # host devices: θ bit-identical to the in-process run
+fi
 
 server_runs=0
 start_server() {
@@ -152,9 +162,9 @@ start_device() {  # start_device ID [extra args]
   device_pids+=("$!")
   device_names+=("device-$id")
 }
-bad_id=${misbehave%%:*}
+bad_ids=",${misbehave%%:*},"
 for ((i = 0; i < devices - absent; ++i)); do
-  if [[ -n $misbehave && $i == "$bad_id" ]]; then
+  if [[ -n $misbehave && $bad_ids == *",$i,"* ]]; then
     start_device "$i" --misbehave "${misbehave#*:}"
   else
     start_device "$i"
