@@ -16,6 +16,7 @@
 #       [--absent A]              the last A devices never start (rounds close by deadline)
 #       [--misbehave IDS:LIST]    devices IDS (e.g. 2 or 0,3) misbehave (fleet_device --misbehave LIST)
 #       [--rule reptile|fedavg|median|trimmed_mean|geometric_median]   the server's aggregation
+#       [--trim T]                trimmed_mean: updates dropped at each end per coordinate (1)
 #       [--max-mse-ratio R]       compare with the clean in-process run by the MSE after 32 steps
 #                                 (for poisoned devices) instead of bit for bit
 #       [--intruder]              one more broker user, device-<N>, outside the server's fleet
@@ -33,7 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 devices=50 rounds=20 quorum="" deadline=30 k=10 seed=1 eps0=1 test_tasks=100
 bin="$here/../../build/host/examples/federation" work="" dump=0 csv="" m4_elf="" qemu=qemu-system-arm
 absent=0 misbehave="" intruder=0 kill_after="" restart_after="" tls="" encoding=float32 percent=10
-rule=reptile max_ratio=""
+rule=reptile max_ratio="" trim=1
 
 die() {
   echo "run_local: FAILED: $*" >&2
@@ -67,6 +68,7 @@ while [[ $# -gt 0 ]]; do
     --encoding) encoding=$val ;;
     --percent) percent=$val ;;
     --rule) rule=$val ;;
+    --trim) number "$opt" "$val"; trim=$val ;;
     --max-mse-ratio) max_ratio=$val ;;
     --test-tasks) number "$opt" "$val"; test_tasks=$val ;;
     --bin) bin=$val ;;
@@ -133,7 +135,7 @@ dumpdir=()
 [[ $dump -eq 0 ]] || dumpdir=(--dump "$work/messages")
 
 server_args=("${common[@]}" --devices "$fleet" --quorum "$quorum" --deadline "$deadline" --eps0 "$eps0"
-             --test-tasks "$test_tasks" --checkpoint "$work/server.ckpt" "${dumpdir[@]}" "${encode[@]}" --rule "$rule")
+             --test-tasks "$test_tasks" --checkpoint "$work/server.ckpt" "${dumpdir[@]}" "${encode[@]}" --rule "$rule" --trim "$trim")
 [[ -z $csv ]] || server_args+=(--csv "$csv")
 if [[ -n $max_ratio ]]; then
   server_args+=(--max-mse-ratio "$max_ratio")
