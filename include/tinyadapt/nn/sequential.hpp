@@ -521,14 +521,8 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   // of a layer with a run-time width (exact: nothing else enters its gradient).
   template <std::size_t I>
   float input_sq(const float* in, float x_sq) noexcept {
-    if (I == 0 && x_sq >= 0.0f) return x_sq;
-    if constexpr (run_time_width<I>) return get<I>().in_sq(in);
-    else return kernels::dot(in, in, layer<I>::input_shape::size);
-  }
-  template <std::size_t I>
-  float output_sq(const float* dy) const noexcept {
-    if constexpr (run_time_width<I>) return get<I>().out_sq(dy);
-    else return kernels::dot(dy, dy, layer<I>::output_shape::size);
+    if constexpr (run_time_width<I>) return I == 0 && x_sq >= 0.0f ? x_sq : get<I>().in_sq(in);
+    else return I == 0 && x_sq >= 0.0f ? x_sq : kernels::dot(in, in, layer<I>::input_shape::size);
   }
 
   // Layer I of the guarded backward; false when the sink refuses (nothing written).
@@ -551,7 +545,8 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
       constexpr std::size_t out_n = L::output_shape::size;
       float norm = norms[I];  // the lowest layer was bounded and accepted from above
       if constexpr (!(I == plan.first && plan.lookahead)) {
-        norm = grad_norm<L>(output_sq<I>(dy), input_sq<I>(in, x_sq));
+        if constexpr (run_time_width<I>) norm = grad_norm<L>(get<I>().out_sq(dy), input_sq<I>(in, x_sq));
+        else norm = grad_norm<L>(kernels::dot(dy, dy, out_n), input_sq<I>(in, x_sq));
         if (!sink.accept(p, layer_grad<I>(norm))) return false;
         norms[I] = norm;
       }
