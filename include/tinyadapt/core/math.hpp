@@ -61,7 +61,8 @@ inline float poison_nonfinite(float x, float r) noexcept {
 // (and the int conversion of a NaN is undefined), hiding a broken model
 // behind Tanh or Sigmoid.
 inline float exp_nonneg(float t_in) noexcept {
-  const float tk = lane_select(t_in < 88.0f, t_in, 88.0f);  // NaN -> 88: always safe to convert to int
+  // NaN -> 88: always safe to convert to int (a bit test: -ffast-math may fold the compare for NaN).
+  const float tk = lane_select((t_in < 88.0f) & !is_nan(t_in), t_in, 88.0f);
   const float t = t_in > 88.0f ? 88.0f : t_in;   // NaN stays NaN and reaches the result
   const int k = static_cast<int>(tk * 1.44269504089f + 0.5f);
   const float kf = static_cast<float>(k);
