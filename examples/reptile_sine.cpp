@@ -50,6 +50,7 @@
 
 #include <tinyadapt/tinyadapt.hpp>
 
+#include "p1_sine.hpp"
 #include "stats.hpp"
 
 namespace ta = tinyadapt;
@@ -57,20 +58,24 @@ namespace meta = ta::meta;
 
 namespace {
 
-using W1 = ta::Sequential<ta::Input<1>, ta::Dense<64>, ta::Tanh, ta::Dense<64>, ta::Tanh, ta::Dense<1>>;
+// P1's network, tasks, test tasks and evaluation (examples/p1_sine.hpp).
+using p1::W1;
+using p1::kShots;
+using p1::kReportAt;
+using p1::kMetrics;
+using p1::FewShotTask;
+using p1::make_tasks;
+using p1::kAdaptLr;
+using p1::kQuery;
+using p1::query_x;
+using p1::Task;
 using Opt = ta::SGD<W1>;
 using Batch = meta::SampleBatch<ta::MSE, W1, 50>;
 using Clock = std::chrono::steady_clock;
 
-constexpr float kTwoPi = 6.28318530717958647692f;
-constexpr std::size_t kShots = 10;       // K
-constexpr std::size_t kQuery = 50;       // evenly spaced x in [-5, 5]
-constexpr float kAdaptLr = 0.02f;        // full-batch SGD of the adaptation
 constexpr float kBatchLr = 0.02f;        // batch Reptile's inner SGD
 constexpr std::size_t kBatchPoints = 50, kMinibatch = 10, kBatchSteps = 5;
 constexpr unsigned kFedDevices = 5;
-constexpr std::uint32_t kReportAt[] = {0, 1, 4, 8, 32};
-constexpr std::size_t kMetrics = sizeof kReportAt / sizeof kReportAt[0];
 constexpr float kEps0[] = {0.1f, 0.5f, 1.0f};
 
 // Device cost model (memory report, MAC counts of the layers).
@@ -94,44 +99,16 @@ const char* name_of(Method m) {
   return "?";
 }
 
-struct Task {
-  float amplitude = 1.0f, phase = 0.0f;
-  float operator()(float x) const { return amplitude * std::sin(x + phase); }
-};
-Task draw_task(ta::Rng& rng) {
-  Task t;
-  t.amplitude = rng.uniform(0.1f, 5.0f);
-  t.phase = rng.uniform(0.0f, kTwoPi);
-  return t;
-}
-float query_x(std::size_t i) { return -5.0f + 10.0f * static_cast<float>(i) / static_cast<float>(kQuery - 1); }
-
-// A device's samples of its current task, x ~ U[-5, 5], as sample(i, x) -> target.
+// The devices of a run: one generator for their tasks and samples
+// (p1::Stream reads it), as sample(i, x) -> target.
 struct Stream {
   ta::Rng rng;
-  Task task;
-  float target = 0.0f;
+  p1::Stream device{&rng, {}};
   explicit Stream(ta::Rng r) : rng(r) {}
-  void next_task() { task = draw_task(rng); }
-  const float* operator()(std::size_t, float* x) {
-    x[0] = rng.uniform(-5.0f, 5.0f);
-    target = task(x[0]);
-    return &target;
-  }
+  Stream(const Stream&) = delete;
+  void next_task() { device.task = p1::draw_task(rng); }
+  const float* operator()(std::size_t i, float* x) { return device(i, x); }
 };
-
-struct FewShotTask {
-  Task task;
-  float shot_x[kShots];
-};
-std::vector<FewShotTask> make_tasks(std::size_t n, ta::Rng rng) {
-  std::vector<FewShotTask> v(n);
-  for (FewShotTask& f : v) {
-    f.task = draw_task(rng);
-    for (float& x : f.shot_x) x = rng.uniform(-5.0f, 5.0f);
-  }
-  return v;
-}
 
 // Random streams per seed: the same tasks and samples for every method.
 ta::Rng init_rng(std::uint64_t seed) { return ta::Rng(seed, 10); }
@@ -141,35 +118,18 @@ ta::Rng test_rng(std::uint64_t seed) { return ta::Rng(seed, 13); }
 
 using Metrics = std::array<double, kMetrics>;
 
-W1 g_adapt, g_device, g_joint, g_init;
-ta::GradientAccumulator<W1> g_acc, g_batch_acc;
+W1 g_device, g_joint, g_init;
+p1::Evaluator g_eval;
+ta::GradientAccumulator<W1> g_batch_acc;
 Batch g_batch;
 unsigned g_adapt_failures = 0;
 
 // Mean MSE on the query grid after 0/1/4/8/32 full-batch steps from θ.
 Metrics evaluate(ta::Span<const float> theta, const std::vector<FewShotTask>& tasks) {
+  double sums[kMetrics] = {};
+  p1::evaluate(g_eval, theta, tasks.data(), tasks.size(), sums, g_adapt_failures);
   Metrics sum{};
-  Opt sgd(kAdaptLr);
-  for (const FewShotTask& f : tasks) {
-    float shot_target = 0.0f, query_target = 0.0f;
-    const auto shot = [&](std::size_t i, float* x) {
-      x[0] = f.shot_x[i];
-      shot_target = f.task(x[0]);
-      return static_cast<const float*>(&shot_target);
-    };
-    const auto eval = [&](W1& net) {
-      return meta::mean_squared_error(net, kQuery, [&](std::size_t i, float* x) {
-        x[0] = query_x(i);
-        query_target = f.task(x[0]);
-        return static_cast<const float*>(&query_target);
-      });
-    };
-    float m[kMetrics];
-    const ta::Status st =
-        meta::adapt<ta::MSE>(g_adapt, sgd, g_acc, theta, meta::AdaptMode::full_batch, kShots, shot, kReportAt, m, eval);
-    if (st != ta::Status::ok) ++g_adapt_failures;
-    for (std::size_t j = 0; j < kMetrics; ++j) sum[j] += st == ta::Status::ok ? m[j] : NAN;
-  }
+  for (std::size_t j = 0; j < kMetrics; ++j) sum[j] = sums[j];
   for (double& s : sum) s /= static_cast<double>(tasks.size());
   return sum;
 }
