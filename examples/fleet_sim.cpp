@@ -62,6 +62,7 @@
 #include <tinyadapt/meta/robust_wire.hpp>
 #include <tinyadapt/tinyadapt.hpp>
 
+#include "gnuplot.hpp"
 #include "p1_sine.hpp"
 
 namespace ta = tinyadapt;
@@ -537,11 +538,15 @@ bool write_results(const std::string& csv, const std::vector<Result>& results, c
   return true;
 }
 
-// The curves of every rule under one attack, plus the clean mean.
-void plot(const std::string& csv, const std::vector<Result>& results, Attack attack) {
+// The curves of every rule under one attack, plus the clean mean; false when
+// the data or the plot could not be written.
+bool plot(const std::string& csv, const std::vector<Result>& results, Attack attack) {
   const std::string stem = stem_of(csv), png = stem + ".png", data = stem + ".curves.txt";
   std::FILE* f = std::fopen(data.c_str(), "w");
-  if (!f) return;
+  if (!f) {
+    std::printf("cannot write %s\n", data.c_str());
+    return false;
+  }
   std::vector<std::string> titles;
   for (const Result& r : results) {
     const bool wanted = r.setup.encoding == io::Encoding::float32 &&
@@ -553,14 +558,9 @@ void plot(const std::string& csv, const std::vector<Result>& results, Attack att
     titles.push_back(label_of(r.setup));
   }
   std::fclose(f);
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::printf("gnuplot not found (apt-get install gnuplot-nox): plot %s skipped (data in %s)\n", png.c_str(),
-                data.c_str());
-    return;
-  }
-  const std::string script = stem + ".gnuplot";
-  std::FILE* g = std::fopen(script.c_str(), "w");
-  if (!g) return;
+  Plot figure(stem + ".gnuplot", png, data);
+  std::FILE* g = figure.script();
+  if (!g) return figure.run();
   std::fprintf(g,
                "set terminal pngcairo size 1100,540 font \",11\"\nset output \"%s\"\n"
                "set title \"fleet: P1 validation MSE after 32 steps, %s attack (a broken mean leaves the top)\"\n"
@@ -571,12 +571,7 @@ void plot(const std::string& csv, const std::vector<Result>& results, Attack att
     std::fprintf(g, "%s\"%s\" index %zu using 1:2 with linespoints lw 2 title \"%s\"", i ? ", \\\n     " : "",
                  data.c_str(), i, titles[i].c_str());
   std::fprintf(g, "\n");
-  std::fclose(g);
-  const std::string cmd = "gnuplot \"" + script + "\"";
-  if (std::system(cmd.c_str()) == 0)
-    std::printf("plot: %s\n", png.c_str());
-  else
-    std::printf("gnuplot failed on %s: no plot\n", script.c_str());
+  return figure.run();
 }
 
 const Result* find(const std::vector<Result>& v, Rule rule, Attack a, io::Encoding e = io::Encoding::float32) {
@@ -743,7 +738,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "fleet_sim: cannot write %s\n", csv.c_str());
       return 1;
     }
-    plot(csv, results, o.quick ? Attack::mixed : Attack::signflip);
+    if (!plot(csv, results, o.quick ? Attack::mixed : Attack::signflip)) pass = false;
   }
 
   // Scale: one round of D devices, TinyReptile mean, float32 and int8 messages.

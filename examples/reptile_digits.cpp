@@ -83,6 +83,7 @@
 #include <tinyadapt/tinyadapt.hpp>
 
 #include "datasets.hpp"
+#include "gnuplot.hpp"
 #include "stats.hpp"
 
 namespace ta = tinyadapt;
@@ -753,7 +754,7 @@ std::string with_suffix(const std::string& csv, const char* suffix) {
 }
 
 // Writes the curves' data file; plots them with gnuplot when it is there.
-// Returns false only when gnuplot exists and fails.
+// Returns false when the data cannot be written or gnuplot fails.
 bool plot(const Curves& c, const Settings& cfg, const std::string& dat, const std::string& png) {
   std::FILE* f = std::fopen(dat.c_str(), "w");
   if (f == nullptr) {
@@ -770,14 +771,9 @@ bool plot(const Curves& c, const Settings& cfg, const std::string& dat, const st
     std::fprintf(f, "\n");
   }
   std::fclose(f);
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::printf("gnuplot not found (apt-get install gnuplot-nox): validation-curve plot skipped (data in %s)\n",
-                dat.c_str());
-    return true;
-  }
-  const std::string script = with_suffix(png, ".gp");
-  std::FILE* g = std::fopen(script.c_str(), "w");
-  if (g == nullptr) return false;
+  Plot figure(with_suffix(png, ".gp"), png, dat);
+  std::FILE* g = figure.script();
+  if (g == nullptr) return figure.run();
   std::fprintf(g,
                "set terminal pngcairo size 1200,900 font \",10\"\nset output \"%s\"\n"
                "set multiplot layout 2,2 title \"P2 digits: class-disjoint validation accuracy (meta-train on "
@@ -799,22 +795,7 @@ bool plot(const Curves& c, const Settings& cfg, const std::string& dat, const st
       std::fprintf(g, "\n");
     }
   std::fprintf(g, "unset multiplot\n");
-  std::fclose(g);
-  std::remove(png.c_str());
-  const std::string cmd = "gnuplot \"" + script + "\"";
-  if (std::system(cmd.c_str()) != 0) {
-    std::fprintf(stderr, "reptile_digits: gnuplot failed on %s\n", script.c_str());
-    return false;
-  }
-  std::FILE* p = std::fopen(png.c_str(), "rb");
-  const bool written = p != nullptr && std::fseek(p, 0, SEEK_END) == 0 && std::ftell(p) > 0;
-  if (p != nullptr) std::fclose(p);
-  if (!written) {
-    std::fprintf(stderr, "reptile_digits: gnuplot wrote no %s\n", png.c_str());
-    return false;
-  }
-  std::printf("validation curves: %s\n", png.c_str());
-  return true;
+  return figure.run();
 }
 
 // ---------------------------------------------------------------- targets

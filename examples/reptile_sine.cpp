@@ -50,6 +50,7 @@
 
 #include <tinyadapt/tinyadapt.hpp>
 
+#include "gnuplot.hpp"
 #include "p1_sine.hpp"
 #include "stats.hpp"
 
@@ -449,13 +450,14 @@ std::string label_of(const Config& c) {
   return s;
 }
 
-// Validation curves (mean over seeds) of the chosen configurations, and their plot.
-void write_curves(const std::string& stem, const std::vector<std::vector<const Run*>>& chosen) {
+// Validation curves (mean over seeds) of the chosen configurations, and their
+// plot; false when either could not be written.
+bool write_curves(const std::string& stem, const std::vector<std::vector<const Run*>>& chosen) {
   const std::string data = stem + ".curve.txt", png = stem + ".png";
   std::FILE* f = std::fopen(data.c_str(), "w");
   if (!f) {
     std::printf("cannot write %s\n", data.c_str());
-    return;
+    return false;
   }
   std::fprintf(f, "# device visits, validation MSE after 32 steps (mean over seeds); one block per method\n");
   for (const auto& runs : chosen) {
@@ -469,13 +471,9 @@ void write_curves(const std::string& stem, const std::vector<std::vector<const R
   }
   std::fclose(f);
   std::printf("validation curves: %s\n", data.c_str());
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::printf("gnuplot not found (apt-get install gnuplot-nox): plot %s skipped\n", png.c_str());
-    return;
-  }
-  const std::string script = stem + ".gnuplot";
-  std::FILE* g = std::fopen(script.c_str(), "w");
-  if (!g) return;
+  Plot figure(stem + ".gnuplot", png, data);
+  std::FILE* g = figure.script();
+  if (!g) return figure.run();
   std::fprintf(g,
                "set terminal pngcairo size 1100,540 font \",11\"\nset output \"%s\"\n"
                "set title \"P1 sine, W1: validation MSE after 32 adaptation steps (mean over seeds)\"\n"
@@ -486,12 +484,7 @@ void write_curves(const std::string& stem, const std::vector<std::vector<const R
     std::fprintf(g, "%s\"%s\" index %zu using 1:2 with linespoints lw 2 title \"%s\"", i ? ", \\\n     " : "",
                  data.c_str(), i, label_of(chosen[i][0]->config).c_str());
   std::fprintf(g, "\n");
-  std::fclose(g);
-  const std::string cmd = "gnuplot \"" + script + "\"";
-  if (std::system(cmd.c_str()) == 0)
-    std::printf("plot: %s\n", png.c_str());
-  else
-    std::printf("gnuplot failed on %s: no plot\n", script.c_str());
+  return figure.run();
 }
 
 }  // namespace
@@ -715,10 +708,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("\nCSV: %s (%zu rows)\n", csv.c_str(), runs.size());
-  write_curves(stem_of(csv), chosen);
+  const bool plotted = write_curves(stem_of(csv), chosen);
   if (!learns) {
     std::printf("FAILED: a meta-learned init (TinyReptile k=10, batch Reptile) does not beat scratch after 1 and 4 steps\n");
     return 3;
   }
-  return 0;
+  return plotted ? 0 : 1;
 }

@@ -87,6 +87,7 @@
 #include <tinyadapt/tinyadapt.hpp>
 
 #include "datasets.hpp"
+#include "../gnuplot.hpp"
 
 namespace ta = tinyadapt;
 
@@ -589,7 +590,8 @@ void print_summary(const std::vector<Row>& rows) {
 
 // Final accuracy (mean ± std over seeds) against m, one line per method;
 // naive and joint (m = 0) as horizontal lines. Data: FILE.summary.dat.
-void plot(const std::vector<Row>& rows, const std::string& csv) {
+// False when the data or the plot could not be written.
+bool plot(const std::vector<Row>& rows, const std::string& csv) {
   std::map<std::string, std::map<std::size_t, std::vector<double>>> acc;
   std::vector<std::string> order;
   for (const Row& r : rows) {
@@ -598,7 +600,10 @@ void plot(const std::vector<Row>& rows, const std::string& csv) {
   }
   const std::string dat = with_suffix(csv, ".summary.dat");
   std::FILE* f = std::fopen(dat.c_str(), "w");
-  if (f == nullptr) return;
+  if (f == nullptr) {
+    std::printf("cannot write %s\n", dat.c_str());
+    return false;
+  }
   std::vector<std::string> lines, levels;
   std::size_t block = 0;
   for (const std::string& method : order) {
@@ -618,13 +623,10 @@ void plot(const std::vector<Row>& rows, const std::string& csv) {
     lines.push_back(line);
   }
   std::fclose(f);
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::printf("gnuplot not found (apt-get install gnuplot-nox): plot skipped (data in %s)\n", dat.c_str());
-    return;
-  }
-  const std::string png = with_suffix(csv, ".png"), gp = with_suffix(csv, ".gp");
-  std::FILE* g = std::fopen(gp.c_str(), "w");
-  if (g == nullptr) return;
+  const std::string png = with_suffix(csv, ".png");
+  Plot figure(with_suffix(csv, ".gp"), png, dat);
+  std::FILE* g = figure.script();
+  if (g == nullptr) return figure.run();
   std::fprintf(g,
                "set terminal pngcairo size 1000,650 font \",10\" noenhanced\nset output \"%s\"\n"
                "set title \"P3 %s: final accuracy on all 10 classes (mean and std over seeds)\"\n"
@@ -635,9 +637,7 @@ void plot(const std::vector<Row>& rows, const std::string& csv) {
   for (const std::string& l : lines) std::fprintf(g, "%s%s", std::exchange(sep, ", ").c_str(), l.c_str());
   for (const std::string& l : levels) std::fprintf(g, "%s%s", std::exchange(sep, ", ").c_str(), l.c_str());
   std::fprintf(g, "\n");
-  std::fclose(g);
-  if (std::system(("gnuplot " + gp).c_str()) != 0) std::printf("gnuplot failed on %s\n", gp.c_str());
-  else std::printf("plot: %s (data %s)\n", png.c_str(), dat.c_str());
+  return figure.run();
 }
 
 // The speed target's measurement: one class, float32, one thread.
@@ -701,8 +701,7 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
   write_outputs(rows, csv, Cfg::dataset, Cfg::model);
   std::printf("results: %s (accuracy matrices: %s)\n", csv.c_str(), with_suffix(csv, ".matrix.csv").c_str());
   if (!quick) {
-    plot(rows, csv);
-    return 0;
+    return plot(rows, csv) ? 0 : 1;
   }
   // The test's assertion: distilled replay beats naive fine-tuning by a wide margin.
   float naive = 0, distill = 0, replay = 0;

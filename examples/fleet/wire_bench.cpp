@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "../gnuplot.hpp"
+
 namespace ta = tinyadapt;
 namespace io = tinyadapt::io;
 
@@ -180,24 +182,17 @@ int main(int argc, char** argv) {
     std::printf("csv: %s\n", csv.c_str());
   }
   if (!png.empty()) {
-    if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-      std::printf("gnuplot not found (apt-get install gnuplot-nox): plot %s skipped\n", png.c_str());
-    } else {
-      const std::string script = png + ".gnuplot";
-      if (std::FILE* g = std::fopen(script.c_str(), "w")) {
-        std::fprintf(g,
-                     "set terminal pngcairo size 900,450 font \",11\"\nset output \"%s\"\nset datafile separator \",\"\n"
-                     "set title \"W1 delta messages: bytes and error by encoding\"\nset style data histograms\n"
-                     "set style fill solid 0.6\nset ylabel \"bytes\"\nset y2label \"l2 error / ||delta||\"\n"
-                     "set logscale y2\nset y2tics\nset grid\n"
-                     "plot \"%s\" using 2:xtic(1) title \"bytes\", \"\" using 0:5 axes x1y2 with linespoints lw 2 "
-                     "title \"l2 error (right)\"\n",
-                     png.c_str(), csv.c_str());
-        std::fclose(g);
-        const std::string cmd = "gnuplot \"" + script + "\"";
-        std::printf(std::system(cmd.c_str()) == 0 ? "plot: %s\n" : "gnuplot failed: no plot %s\n", png.c_str());
-      }
-    }
+    Plot figure(png + ".gnuplot", png, csv);
+    if (std::FILE* g = figure.script())
+      std::fprintf(g,
+                   "set terminal pngcairo size 900,450 font \",11\"\nset output \"%s\"\nset datafile separator \",\"\n"
+                   "set title \"W1 delta messages: bytes and error by encoding\"\nset style data histograms\n"
+                   "set style fill solid 0.6\nset ylabel \"bytes\"\nset y2label \"l2 error / ||delta||\"\n"
+                   "set logscale y2\nset y2tics\nset grid\n"
+                   "plot \"%s\" using 2:xtic(1) title \"bytes\", \"\" using 0:5 axes x1y2 with linespoints lw 2 "
+                   "title \"l2 error (right)\"\n",
+                   png.c_str(), csv.c_str());
+    if (!figure.run()) ++failures;
   }
   // What the wire format promises (README): checked on every run.
   const double s = 1.0 / 127.0;  // int8: |err| <= s (1/2 + 2^-16) of the layer's max |Δ| <= the model's
