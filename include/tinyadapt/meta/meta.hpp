@@ -3,4 +3,7 @@
 #include "adapt.hpp"
 #include "device.hpp"
 #include "parameters.hpp"
+#include "robust.hpp"
+#include "robust_wire.hpp"
+#include "round.hpp"
 #include "server.hpp"
