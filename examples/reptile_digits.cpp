@@ -6,7 +6,7 @@
 //   reptile_digits [--quick] [--csv FILE]
 //     (no flag)  the full protocol: 10,000 device rounds, 500 test episodes,
 //                seeds 1, 2, 3, the ε0 and learning-rate sweeps below
-//     --quick    the test's mode: 1,000 rounds, one seed, 100 test episodes;
+//     --quick    the test's mode: 1,000 rounds, one seed, 60 test episodes;
 //                exits nonzero unless TinyReptile's and batch Reptile's inits
 //                beat scratch after 1 and 4 adaptation steps (both networks)
 //     --csv      where the results go (default reptile_digits.csv); the plot
@@ -847,10 +847,10 @@ int main(int argc, char** argv) {
   }
   if (cfg.quick) {  // one grid point of each learning-rate sweep
     cfg.rounds = 1000;
-    cfg.test_episodes = 100;
+    cfg.test_episodes = 60;
     cfg.val_episodes = 50;
-    cfg.curve_episodes = 50;
-    cfg.curve_every = 250;
+    cfg.curve_episodes = 20;
+    cfg.curve_every = 500;
     cfg.seeds = {1};
     cfg.eps0s = {0.1f, 1.0f};
     cfg.device_lrs = {0.1f};
