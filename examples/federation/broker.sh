@@ -24,7 +24,10 @@
 #                             only the server may read it
 #   PREFIX/status/<user>      each client's own will/status topic
 # Users: `server` and `device-0` ... `device-(N-1)`, each with a random
-# password. Installs Debian's mosquitto when it is missing.
+# password; with BROKER_PROBE_USER=NAME in the environment one more user NAME
+# that may write any PREFIX/update/# topic (and read nothing): the hostile
+# client of the test fleet.hostile, a stand-in for a stolen account or a
+# misconfigured ACL. Installs Debian's mosquitto when it is missing.
 set -euo pipefail
 
 die() {
@@ -88,6 +91,9 @@ start() {
 
   local users=(server)
   for ((i = 0; i < devices; ++i)); do users+=("device-$i"); done
+  local probe=${BROKER_PROBE_USER:-}
+  [[ -z $probe || $probe =~ ^[a-z][a-z0-9_]*$ ]] || die "BROKER_PROBE_USER must be a plain name, got '$probe'"
+  [[ -z $probe ]] || users+=("$probe")
   : >"$dir/passwd"
   : >"$dir/credentials"
   chmod 600 "$dir/passwd" "$dir/credentials"
@@ -111,6 +117,12 @@ start() {
       echo "topic write tinyadapt/fleet/update/device-$i"
       echo "topic readwrite tinyadapt/fleet/status/device-$i"
     done
+    if [[ -n $probe ]]; then
+      printf '\n# A test user that may write any update topic (BROKER_PROBE_USER).\n'
+      echo "user $probe"
+      echo "topic write tinyadapt/fleet/update/#"
+      echo "topic readwrite tinyadapt/fleet/status/$probe"
+    fi
   } >"$dir/acl"
 
   local port

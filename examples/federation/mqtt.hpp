@@ -25,6 +25,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -110,6 +111,8 @@ struct BrokerOptions {
   std::string user, password;
   std::string cafile;  // TLS when set (certificate of the broker's CA)
   int keepalive = 10;
+  std::string client_id;  // the MQTT client id; the user name when empty
+
 };
 
 // The password of `user` from a credentials file ("user password" lines, as
@@ -141,7 +144,7 @@ class Client {
   // until stop(). False when the client cannot be set up at all.
   bool start() {
     mosquitto_lib_init();
-    m_ = mosquitto_new(o_.user.c_str(), true, this);
+    m_ = mosquitto_new((o_.client_id.empty() ? o_.user : o_.client_id).c_str(), true, this);
     if (m_ == nullptr) return false;
     mosquitto_username_pw_set(m_, o_.user.c_str(), o_.password.c_str());
     const std::string status = topic_prefix + "status/" + o_.user;
@@ -153,6 +156,7 @@ class Client {
     mosquitto_connect_callback_set(m_, &Client::connected_cb);
     mosquitto_disconnect_callback_set(m_, &Client::disconnected_cb);
     mosquitto_message_callback_set(m_, &Client::message_cb);
+    mosquitto_publish_callback_set(m_, &Client::published_cb);
     mosquitto_reconnect_delay_set(m_, 1, 4, true);
     const int rc = mosquitto_connect_async(m_, o_.host.c_str(), o_.port, o_.keepalive);
     if (rc != MOSQ_ERR_SUCCESS)  // the network thread keeps trying
@@ -172,10 +176,13 @@ class Client {
   // QoS 1. False when the library refused it (not connected: the caller
   // publishes again after the next connect).
   bool publish(const std::string& topic, const unsigned char* p, std::size_t n, bool retain = false) {
+    ++in_flight_;
     const int rc = mosquitto_publish(m_, nullptr, topic.c_str(), static_cast<int>(n), p, 1, retain);
-    if (rc != MOSQ_ERR_SUCCESS) log("publish on %s failed: %s", topic.c_str(), mosquitto_strerror(rc));
+    if (rc != MOSQ_ERR_SUCCESS) --in_flight_, log("publish on %s failed: %s", topic.c_str(), mosquitto_strerror(rc));
     return rc == MOSQ_ERR_SUCCESS;
   }
+  // Messages of publish() the broker has not acknowledged yet.
+  int in_flight() const { return in_flight_; }
   bool connected() const { return connected_; }
   bool refused() const { return refused_; }  // the broker refused the login (wrong user or password)
   unsigned connects() const { return connects_; }
@@ -187,6 +194,7 @@ class Client {
     c->connected_ = false;
     if (rc != 0) log("lost the broker (%s); reconnecting", mosquitto_strerror(rc));
   }
+  static void published_cb(mosquitto*, void* self, int) { --static_cast<Client*>(self)->in_flight_; }
   static void message_cb(mosquitto*, void* self, const mosquitto_message* msg) {
     auto* c = static_cast<Client*>(self);
     c->on_message_(msg->topic, static_cast<const unsigned char*>(msg->payload),
@@ -200,7 +208,8 @@ class Client {
     }
     for (const std::string& t : subs_) mosquitto_subscribe(m, nullptr, t.c_str(), 1);
     const std::string status = topic_prefix + "status/" + o_.user;
-    mosquitto_publish(m, nullptr, status.c_str(), 6, "online", 1, true);
+    ++in_flight_;
+    if (mosquitto_publish(m, nullptr, status.c_str(), 6, "online", 1, true) != MOSQ_ERR_SUCCESS) --in_flight_;
     ++connects_;
     connected_ = true;
     log("connected to %s:%d as %s%s", o_.host.c_str(), o_.port, o_.user.c_str(),
@@ -215,6 +224,7 @@ class Client {
   mosquitto* m_ = nullptr;
   std::atomic<bool> connected_{false}, refused_{false};
   std::atomic<unsigned> connects_{0};
+  std::atomic<int> in_flight_{0};
 };
 
 // ---------------------------------------------------------------------------

@@ -20,6 +20,9 @@
 #       [--max-mse-ratio R]       compare with the clean in-process run by the MSE after 32 steps
 #                                 (for poisoned devices) instead of bit for bit
 #       [--intruder]              one more broker user, device-<N>, outside the server's fleet
+#       [--hostile ID]            fleet_hostile logs in as device-ID (a second client) and as a
+#                                 broker user `probe` that may write any update topic, and sends
+#                                 bad input every round (see fleet_hostile.cpp); it must exit 0
 #       [--kill-server-after R]   SIGKILL the server once round R closed, then start it again
 #       [--restart-broker-after R]  stop the broker once round R closed, start it again 2 s later
 #       [--tls]                   clients talk TLS to the broker (a test CA made by broker.sh)
@@ -34,7 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 devices=50 rounds=20 quorum="" deadline=30 k=10 seed=1 eps0=1 test_tasks=100
 bin="$here/../../build/host/examples/federation" work="" dump=0 csv="" m4_elf="" qemu=qemu-system-arm
 absent=0 misbehave="" intruder=0 kill_after="" restart_after="" tls="" encoding=float32 percent=10
-rule=reptile max_ratio="" trim=1
+rule=reptile max_ratio="" trim=1 hostile=""
 
 die() {
   echo "run_local: FAILED: $*" >&2
@@ -78,6 +81,7 @@ while [[ $# -gt 0 ]]; do
     --qemu) qemu=$val ;;
     --absent) number "$opt" "$val"; absent=$val ;;
     --misbehave) misbehave=$val ;;
+    --hostile) number "$opt" "$val"; hostile=$val ;;
     --kill-server-after) number "$opt" "$val"; kill_after=$val ;;
     --restart-broker-after) number "$opt" "$val"; restart_after=$val ;;
     *) echo "run_local: unknown option $opt" >&2; usage ;;
@@ -85,7 +89,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $devices -ge 1 && $rounds -ge 1 ]] || die "--devices and --rounds must be at least 1"
 [[ $absent -lt $devices ]] || die "--absent must leave at least one device"
-for p in fleet_server fleet_device; do
+[[ -z $hostile || $hostile -lt $devices ]] || die "--hostile must name a device of the fleet"
+for p in fleet_server fleet_device ${hostile:+fleet_hostile}; do
   [[ -x $bin/$p ]] || die "$bin/$p not found (build it: cmake --build <dir> --target $p; pass --bin)"
 done
 if [[ -n $m4_elf ]]; then
@@ -122,7 +127,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$here/broker.sh" start "$work/broker" "$users" $tls
+BROKER_PROBE_USER=${hostile:+probe} "$here/broker.sh" start "$work/broker" "$users" $tls
 broker_started=1
 CAFILE=""
 # shellcheck disable=SC1091
@@ -154,6 +159,19 @@ start_server() {
 echo "run_local: broker 127.0.0.1:$PORT${CAFILE:+ (TLS)}; server; $((devices - absent)) of $devices device processes" \
      "${m4_id:+and the M4 (device-$m4_id) }${intruder_id:+and an intruder (device-$intruder_id) }; $rounds rounds; work $work"
 start_server
+hostile_pid=""
+if [[ -n $hostile ]]; then
+  "$bin/fleet_hostile" --host "$HOST" --port "$PORT" --credentials "$creds" ${CAFILE:+--cafile "$CAFILE"} \
+    --as "$hostile" --fleet "$fleet" --probe probe --rounds "$rounds" --timeout 900 >"$work/hostile.log" 2>&1 &
+  hostile_pid=$!
+  pids+=("$hostile_pid")
+  # Connected before the devices start, so it sees every round's θ.
+  for ((t = 0; t < 100; ++t)); do
+    grep -q "as device-$hostile" "$work/hostile.log" 2>/dev/null && break
+    kill -0 "$hostile_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+fi
 device_pids=() device_names=()
 start_device() {  # start_device ID [extra args]
   local id=$1
@@ -220,6 +238,12 @@ for ((j = 0; j < ${#device_pids[@]}; ++j)); do
   fi
 done
 [[ ${#failed[@]} -eq 0 ]] || die "device processes failed: ${failed[*]}"
+if [[ -n $hostile_pid ]]; then
+  st=0
+  wait "$hostile_pid" 2>/dev/null || st=$?
+  grep "^hostile: sent" "$work/hostile.log" || true
+  [[ $st -eq 0 ]] || { tail -5 "$work/hostile.log" >&2; die "fleet_hostile exited with status $st"; }
+fi
 for ((r = 0; r < rounds; ++r)); do closed "$r" || die "round $r never closed"; done
 if [[ -n $m4_id ]]; then
   grep "M4 round" "$work/device-$m4_id.log" || die "the M4 bridge logged no round"
