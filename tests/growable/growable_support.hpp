@@ -136,6 +136,29 @@ bool g_mask[max_params];
 
 float g_x[784];
 
+// The runs that optimizers visit (net.layer_grad(i).active, for_each_active)
+// are exactly the active parameters: each active one once, no other.
+unsigned char g_visits[max_params];
+template <class Net>
+bool runs_are_the_active_part(const Net& net) {
+  active_mask(net, g_mask);
+  for (std::size_t k = 0; k < Net::param_count; ++k) g_visits[k] = 0;
+  for (std::size_t i = 0; i < Net::layer_count; ++i) {
+    if (!Net::plan.is_trainable[i]) continue;
+    const ta::LayerGrad g = net.layer_grad(i, 0.0f);
+    if (g.offset != Net::plan.trainable_off[i] || g.count != Net::plan.layer_params[i]) return false;
+    bool inside = true;
+    ta::for_each_active(g, [&](std::size_t o, std::size_t n) {
+      inside = inside && o + n <= g.count;
+      for (std::size_t k = 0; inside && k < n; ++k) ++g_visits[Net::plan.param_off[i] + o + k];
+    });
+    if (!inside) return false;
+  }
+  for (std::size_t k = 0; k < Net::param_count; ++k)
+    if (g_visits[k] != (g_mask[k] ? 1 : 0)) return false;
+  return true;
+}
+
 // Trains g and f on the same stream; both must stay the same network.
 template <class G, class F, class OptG, class OptF>
 void train_both(G& g, F& f, OptG& og, OptF& of, std::size_t steps, std::uint64_t seed, bool grouped = false) {

@@ -159,6 +159,59 @@ TEST_CASE("FLOPs and parameters of the active network follow its widths") {
   CHECK(g_mlp.active_width<0>() == 8);
 }
 
+TEST_CASE("optimizers and the accumulator visit the active parameters only, at every width") {
+  ta::Rng r(61);
+  g_mlp.init(r);
+  g_deep.init(r);
+  g_heads.init(r);
+  CHECK(runs_are_the_active_part(g_mlp));
+  CHECK(runs_are_the_active_part(g_deep));
+  CHECK(runs_are_the_active_part(g_heads));
+  bool all = true;
+  for (int k = 0; k < 7; ++k) {
+    REQUIRE(g_mlp.grow<0>(8, r) == ta::Status::ok);
+    all = all && runs_are_the_active_part(g_mlp);
+  }
+  CHECK(all);
+  REQUIRE(g_deep.grow<0>(5, r) == ta::Status::ok);
+  CHECK(runs_are_the_active_part(g_deep));
+  REQUIRE(g_deep.grow<2>(3, r) == ta::Status::ok);
+  CHECK(runs_are_the_active_part(g_deep));
+  REQUIRE(g_heads.grow<2>(2, r) == ta::Status::ok);
+  REQUIRE(g_heads.grow<0>(8, r) == ta::Status::ok);
+  CHECK(runs_are_the_active_part(g_heads));
+  // A fixed network is one run per layer, its whole count.
+  CHECK(runs_are_the_active_part(g_f8));
+}
+
+TEST_CASE("mini-batch steps (GradientAccumulator + Adam with decay) of the growable MLP at width 8 are the fixed 64-8-10's") {
+  ta::Rng r1(71), r2(71);
+  g_mlp.init(r1);
+  g_f8.init(r2);
+  static ta::GradientAccumulator<Mlp> acc_g;
+  static ta::GradientAccumulator<MlpFixed<8>> acc_f;
+  ta::Adam<Mlp>& ag = fresh_adam(1e-2f);
+  static ta::Adam<MlpFixed<8>> af(1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f);
+  ta::Rng data(72);
+  for (int batch = 0; batch < 6; ++batch) {
+    for (int s = 0; s < 4; ++s) {
+      random_sample<Mlp>(data, g_x);
+      const unsigned label = data.below(10);
+      REQUIRE(acc_g.add<ta::SoftmaxCrossEntropy>(g_mlp, static_cast<const float*>(g_x), label).ok());
+      REQUIRE(acc_f.add<ta::SoftmaxCrossEntropy>(g_f8, static_cast<const float*>(g_x), label).ok());
+    }
+    REQUIRE(acc_g.apply(g_mlp, ag) == ta::Status::ok);
+    REQUIRE(acc_f.apply(g_f8, af) == ta::Status::ok);
+  }
+  CHECK(layer_matches<0, 0>(g_mlp, g_f8, 64, 1e-4f));
+  CHECK(layer_matches<2, 2>(g_mlp, g_f8, 8, 1e-4f));
+  active_mask(g_mlp, g_mask);
+  bool inactive_zero = true;
+  for (std::size_t i = 0; i < Mlp::param_count; ++i)
+    inactive_zero = inactive_zero && (g_mask[i] || (g_mlp.parameters()[i] == 0.0f && ag.first_moment()[i] == 0.0f));
+  CHECK(inactive_zero);
+}
+
 TEST_CASE("optimizer state of new units starts at zero (momentum with weight decay, Adam)") {
   ta::Rng r(51);
   g_mlp.init(r);

@@ -70,6 +70,20 @@ TEST_CASE("growth preserves the function exactly: W3-like CNN, both conv layers,
   CHECK(g_cnn.inference_flops() == 2 * Cnn::macs);
 }
 
+TEST_CASE("optimizers visit the active CNN parameters only, at every width") {
+  ta::Rng r(81);
+  g_cnn.init(r);
+  CHECK(runs_are_the_active_part(g_cnn));
+  REQUIRE(g_cnn.grow<0>(3, r) == ta::Status::ok);
+  CHECK(runs_are_the_active_part(g_cnn));
+  REQUIRE(g_cnn.grow<3>(5, r) == ta::Status::ok);
+  CHECK(runs_are_the_active_part(g_cnn));
+  REQUIRE(g_cnn.grow<0>(3, r) == ta::Status::ok);  // all 8 filters: whole rows
+  CHECK(runs_are_the_active_part(g_cnn));
+  REQUIRE(g_cnn.grow<3>(7, r) == ta::Status::ok);
+  CHECK(runs_are_the_active_part(g_cnn));
+}
+
 TEST_CASE("FLOPs of the active CNN follow its widths") {
   ta::Rng r(1);
   // The P3 starting point: a quarter of the width costs this share of the FLOPs.

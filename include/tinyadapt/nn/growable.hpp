@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "../kernels/kernels.hpp"
+#include "../optim/update_guard.hpp"  // ParamRuns: the active parameters
 #include "layer.hpp"
 #include "softmax.hpp"
 

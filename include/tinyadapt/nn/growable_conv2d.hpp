@@ -39,6 +39,13 @@ struct GrowableConv2DLayer
 
   std::size_t active_macs() const noexcept { return core::OH * core::OW * taps * this->input_width() * this->width(); }
   std::size_t active_params() const noexcept { return taps * this->input_width() * this->width() + this->width(); }
+  // The active weights ([kh][kw][c < input width][f < width]) and biases,
+  // for the optimizers' loops (optim/update_guard.hpp).
+  ParamRuns active_runs() const noexcept {
+    const std::size_t w = this->width(), in = this->input_width();
+    if (w == F) return {false, taps, C * F, 1, 0, in * F, weight_count, w};  // whole rows: one run per tap
+    return {false, taps, C * F, in, F, w, weight_count, w};
+  }
   float out_sq(const float* dy) const noexcept {
     return detail::active_sq<core::OH * core::OW * F, F>(dy, this->width());
   }

@@ -60,6 +60,13 @@ struct GrowableDenseLayer
   std::size_t active_inputs() const noexcept { return groups * this->input_width(); }
   std::size_t active_macs() const noexcept { return this->width() * active_inputs(); }
   std::size_t active_params() const noexcept { return this->width() * active_inputs() + this->width(); }
+  // The active weights (rows of the active units, their active input runs)
+  // and biases, for the optimizers' loops (optim/update_guard.hpp).
+  ParamRuns active_runs() const noexcept {
+    const std::size_t w = this->width(), in = this->input_width();
+    if (in == G) return {false, 1, 0, 1, 0, w * In, weight_count, w};  // whole rows: one run
+    return {false, w, In, groups, G, in, weight_count, w};
+  }
   float out_sq(const float* dy) const noexcept {
     return kernels::dot(dy, dy, detail::dot_length(this->width(), MaxOut));
   }

@@ -361,6 +361,10 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
            });
   }
   std::size_t active_param_count() const noexcept { return active_params(seq{}); }
+  // Layer i's gradient description for a sink (offset, count, active runs):
+  // what backward() hands to optimizers, for code that steps from a stored
+  // gradient (GradientAccumulator).
+  LayerGrad layer_grad(std::size_t i, float norm) const noexcept { return layer_grad_at(i, norm, seq{}); }
   // What a fixed network of the active widths would occupy (its memory()):
   // the RAM a device built at these widths would need. This object keeps
   // memory() for the maximum.
@@ -415,7 +419,15 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   }
   template <std::size_t I>
   LayerGrad layer_grad(float norm) const noexcept {
-    return {I, plan.trainable_off[I], layer<I>::weight_count + layer<I>::bias_count, norm};
+    LayerGrad g{I, plan.trainable_off[I], layer<I>::weight_count + layer<I>::bias_count, norm};
+    if constexpr (run_time_width<I>) g.active = get<I>().active_runs();
+    return g;
+  }
+  template <std::size_t... I>
+  LayerGrad layer_grad_at(std::size_t i, float norm, std::index_sequence<I...>) const noexcept {
+    LayerGrad g;
+    ((I == i ? (void)(g = layer_grad<I>(norm)) : (void)0), ...);
+    return g;
   }
   float* value_ptr(std::size_t b) noexcept {
     return plan.saved[b] ? arena_ + off_saved + plan.saved_off[b] : arena_ + (b % 2 ? off_area1 : off_area0);

@@ -145,8 +145,10 @@ class GradientAccumulator {
     for (std::size_t i = 0; i < Net::layer_count; ++i) {
       if (!Net::plan.is_trainable[i]) continue;
       const float* g = grad_ + Net::plan.trainable_off[i];
-      const std::size_t n = Net::plan.layer_params[i];
-      layers[i] = {i, Net::plan.trainable_off[i], n, std::sqrt(kernels::dot(g, g, n)) * inv};
+      layers[i] = net.layer_grad(i, 0.0f);
+      float sq = 0.0f;
+      for_each_active(layers[i], [&](std::size_t o, std::size_t n) { sq += kernels::dot(g + o, g + o, n); });
+      layers[i].norm = std::sqrt(sq) * inv;
       accepted = accepted && opt.accept(params + Net::plan.param_off[i], layers[i]);
     }
     if (accepted) {

@@ -44,16 +44,20 @@ class Adam : public detail::LayerGradient<Adam<Net>, Net::max_layer_trainable> {
   void update(float* w, const float* g, float g_scale, const LayerGrad& lg) noexcept {
     const Bound next = bound(w, lg);
     const float c = g_scale * detail::clip_factor(lg.norm, max_grad_norm);
-    float* m = m_ + lg.offset;
-    float* v = v_ + lg.offset;
     const float step = lr / corr1_;
     const float inv_sqrt_c2 = 1.0f / std::sqrt(corr2_);
-    for (std::size_t i = 0; i < lg.count; ++i) {
-      const float gi = c * g[i] + weight_decay * w[i];
-      m[i] = beta1_ * m[i] + (1.0f - beta1_) * gi;
-      v[i] = beta2_ * v[i] + (1.0f - beta2_) * gi * gi;
-      w[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
-    }
+    for_each_active(lg, [&](std::size_t o, std::size_t n) {
+      float* TINYADAPT_RESTRICT wo = w + o;
+      float* TINYADAPT_RESTRICT m = m_ + lg.offset + o;
+      float* TINYADAPT_RESTRICT v = v_ + lg.offset + o;
+      const float* TINYADAPT_RESTRICT go = g + o;
+      for (std::size_t i = 0; i < n; ++i) {
+        const float gi = c * go[i] + weight_decay * wo[i];
+        m[i] = beta1_ * m[i] + (1.0f - beta1_) * gi;
+        v[i] = beta2_ * v[i] + (1.0f - beta2_) * gi * gi;
+        wo[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
+      }
+    });
     mbound_[lg.layer] = next.m;
     vbound_[lg.layer] = next.v;
   }
@@ -91,7 +95,7 @@ class Adam : public detail::LayerGradient<Adam<Net>, Net::max_layer_trainable> {
     float m, v;  // bounds of max|m| and max v after the update
   };
   Bound bound(const float* w, const LayerGrad& g) const noexcept {
-    const float decay = weight_decay != 0.0f ? weight_decay * max_abs(w, g.count) : 0.0f;
+    const float decay = weight_decay != 0.0f ? weight_decay * detail::active_max_abs(w, g) : 0.0f;
     const float gi = detail::clipped_norm(g.norm, max_grad_norm) + decay;
     return {beta1_ * mbound_[g.layer] + (1.0f - beta1_) * gi, beta2_ * vbound_[g.layer] + (1.0f - beta2_) * gi * gi};
   }

@@ -40,7 +40,8 @@ struct SGD {
   bool state_finite() const noexcept { return true; }
   // Update from a stored gradient (mini-batch accumulation): w -= lr * g_scale * g.
   void update(float* w, const float* g, float g_scale, const LayerGrad& lg) noexcept {
-    kernels::axpy(w, g, -lr * g_scale * detail::clip_factor(lg.norm, max_grad_norm), lg.count);
+    const float a = -lr * g_scale * detail::clip_factor(lg.norm, max_grad_norm);
+    for_each_active(lg, [&](std::size_t o, std::size_t n) { kernels::axpy(w + o, g + o, a, n); });
   }
 };
 

@@ -41,12 +41,16 @@ class SGDMomentum : public detail::LayerGradient<SGDMomentum<Net>, Net::max_laye
   void update(float* w, const float* g, float g_scale, const LayerGrad& lg) noexcept {
     const float next_vbound = bound(w, lg).v;
     const float c = g_scale * detail::clip_factor(lg.norm, max_grad_norm);
-    float* v = velocity_ + lg.offset;
-    for (std::size_t i = 0; i < lg.count; ++i) {
-      const float gi = c * g[i] + weight_decay * w[i];
-      v[i] = momentum * v[i] + gi;
-      w[i] -= lr * (nesterov ? gi + momentum * v[i] : v[i]);
-    }
+    for_each_active(lg, [&](std::size_t o, std::size_t n) {
+      float* TINYADAPT_RESTRICT wo = w + o;
+      float* TINYADAPT_RESTRICT v = velocity_ + lg.offset + o;
+      const float* TINYADAPT_RESTRICT go = g + o;
+      for (std::size_t i = 0; i < n; ++i) {
+        const float gi = c * go[i] + weight_decay * wo[i];
+        v[i] = momentum * v[i] + gi;
+        wo[i] -= lr * (nesterov ? gi + momentum * v[i] : v[i]);
+      }
+    });
     vbound_[lg.layer] = next_vbound;
   }
   void end_step() noexcept {}
@@ -63,7 +67,7 @@ class SGDMomentum : public detail::LayerGradient<SGDMomentum<Net>, Net::max_laye
     float v, step;  // bounds of max|v| after the update and of max|Δw|
   };
   Bound bound(const float* w, const LayerGrad& g) const noexcept {
-    const float decay = weight_decay != 0.0f ? weight_decay * max_abs(w, g.count) : 0.0f;
+    const float decay = weight_decay != 0.0f ? weight_decay * detail::active_max_abs(w, g) : 0.0f;
     const float gi = detail::clipped_norm(g.norm, max_grad_norm) + decay;
     const float v = momentum * vbound_[g.layer] + gi;
     return {v, lr * (nesterov ? gi + momentum * v : v)};

@@ -20,13 +20,38 @@
 
 namespace tinyadapt {
 
+// Where a layer's active parameters are among its count: all of them (a
+// fixed layer), or, for a layer with a run-time width (nn/growable*.hpp),
+// `outer` x `inner` runs of `run` floats (run r, j at r * outer_stride +
+// j * inner_stride) and then `tail` floats at tail_at (the active biases).
+// Parameters outside are never active: zero gradient, untouched state.
+struct ParamRuns {
+  bool whole = true;
+  std::size_t outer = 0, outer_stride = 0, inner = 0, inner_stride = 0, run = 0, tail_at = 0, tail = 0;
+};
+
 // One trainable layer's gradient as the optimizer sees it.
 struct LayerGrad {
   std::size_t layer = 0;   // index of the layer in the network
   std::size_t offset = 0;  // first of its parameters among the trainable ones (gradient/state slice)
   std::size_t count = 0;   // its parameters
   float norm = 0.0f;       // bound of |dLoss/dp|_2 (exact for Dense); NaN/Inf if the gradient is not finite
+  ParamRuns active = {};   // the part of the count an update must visit
 };
+
+// f(first, length) for every run of g's active parameters (layer-relative
+// offsets), so that optimizers and accumulators loop over the active part only.
+template <class F>
+inline void for_each_active(const LayerGrad& g, F&& f) noexcept {
+  const ParamRuns& a = g.active;
+  if (a.whole) {
+    f(std::size_t{0}, g.count);
+    return;
+  }
+  for (std::size_t r = 0; r < a.outer; ++r)
+    for (std::size_t j = 0; j < a.inner; ++j) f(r * a.outer_stride + j * a.inner_stride, a.run);
+  if (a.tail > 0) f(a.tail_at, a.tail);
+}
 
 // Default of every optimizer's max_grad_norm: far above the per-layer norms of
 // ordinary training (the reference networks stay below 60), far below what a
