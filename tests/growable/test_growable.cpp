@@ -212,6 +212,97 @@ TEST_CASE("mini-batch steps (GradientAccumulator + Adam with decay) of the growa
   CHECK(inactive_zero);
 }
 
+namespace {
+unsigned char g_blob[ta::io::parameter_bytes<Heads>()], g_forged[ta::io::parameter_bytes<Heads>()];
+static_assert(ta::io::parameter_bytes<Heads>() >= ta::io::parameter_bytes<Deep>());
+
+// A blob of net with its checksum recomputed after a change (a forgery only
+// the width checks can refuse).
+template <class Net>
+void refresh_checksum(unsigned char* b) {
+  constexpr std::size_t n = ta::io::parameter_bytes<Net>() - ta::io::parameter_header_bytes;
+  ta::io::detail::put(b + 24, ta::io::detail::fnv1a32(b + ta::io::parameter_header_bytes, n), 4);
+}
+
+// Saved grown, loaded into a fresh network: the same widths and outputs. Every
+// forged width and every truncation is refused with the network unchanged.
+template <class Net>
+void check_widths_round_trip(Net& grown, Net& fresh, std::uint64_t seed) {
+  constexpr std::size_t bytes = ta::io::parameter_bytes<Net>();
+  constexpr std::size_t at = ta::io::parameter_header_bytes + 4 * Net::param_count;  // the width fields
+  static_assert(Net::width_fields > 0 && bytes == at + 4 * Net::width_fields);
+  REQUIRE(ta::io::save_parameters(grown, g_blob, sizeof g_blob) == ta::io::ParamStatus::ok);
+  CHECK(ta::io::detail::get32(g_blob + 28) == Net::width_fields);
+  ta::Rng r(seed);
+  fresh.init(r);  // initial widths, other weights
+  Net before = fresh;
+  // Each field moved by +1, -1 and 2^16: out of range or inconsistent with
+  // its neighbour, except a last layer's width moved within its range, which
+  // is another valid model (only the checksum, recomputed here, tells).
+  bool refused = true, unchanged = true;
+  std::size_t forged = 0;
+  for (std::size_t k = 0; k < Net::width_fields; ++k)
+    for (const std::uint32_t delta : {1u, 0xFFFFFFFFu, 0x10000u}) {
+      std::memcpy(g_forged, g_blob, bytes);
+      std::uint32_t w[Net::width_fields];
+      for (std::size_t i = 0; i < Net::width_fields; ++i) w[i] = ta::io::detail::get32(g_blob + at + 4 * i);
+      w[k] += delta;
+      if (Net::check_widths(w) == ta::Status::ok) continue;
+      ++forged;
+      ta::io::detail::put(g_forged + at + 4 * k, w[k], 4);
+      refresh_checksum<Net>(g_forged);
+      refused = refused && ta::io::load_parameters(fresh, g_forged, bytes) == ta::io::ParamStatus::bad_widths;
+      unchanged = unchanged && std::memcmp(&fresh, &before, sizeof(Net)) == 0;
+    }
+  CHECK(forged >= 3 * Net::width_fields - 2);
+  std::memcpy(g_forged, g_blob, bytes);
+  ta::io::detail::put(g_forged + 28, Net::width_fields - 1, 4);  // a blob without its last field
+  refused = refused && ta::io::load_parameters(fresh, g_forged, bytes - 4) == ta::io::ParamStatus::bad_widths;
+  for (std::size_t n = 0; n < bytes; ++n) refused = refused && ta::io::load_parameters(fresh, g_blob, n) != ta::io::ParamStatus::ok;
+  unchanged = unchanged && std::memcmp(&fresh, &before, sizeof(Net)) == 0;
+  CHECK(refused);
+  CHECK(unchanged);
+  REQUIRE(ta::io::load_parameters(fresh, g_blob, bytes) == ta::io::ParamStatus::ok);
+  std::uint32_t a[Net::width_fields], b[Net::width_fields];
+  grown.get_widths(a);
+  fresh.get_widths(b);
+  CHECK(std::memcmp(a, b, sizeof a) == 0);
+  CHECK(fresh.inference_flops() == grown.inference_flops());
+  ta::Rng data(seed + 1);
+  float x[Net::input_size];
+  bool same = true;
+  for (int s = 0; s < 8; ++s) {
+    for (float& v : x) v = data.uniform(-1.0f, 1.0f);
+    float y[Net::output_size];
+    std::memcpy(y, grown.forward(x), sizeof y);
+    same = same && same_bits(y, fresh.forward(x), Net::output_size);
+  }
+  CHECK(same);
+}
+}  // namespace
+
+TEST_CASE("a grown network saved and loaded comes back at its widths; forged widths are refused") {
+  ta::Rng r(91);
+  g_deep.init(r);
+  REQUIRE(g_deep.grow<0>(6, r) == ta::Status::ok);
+  REQUIRE(g_deep.grow<2>(5, r) == ta::Status::ok);
+  check_widths_round_trip(g_deep, g_deep_b, 92);
+  g_heads.init(r);
+  REQUIRE(g_heads.grow<0>(16, r) == ta::Status::ok);
+  REQUIRE(g_heads.grow<2>(4, r) == ta::Status::ok);
+  check_widths_round_trip(g_heads, g_heads_b, 93);
+  // Heads' fields: hidden (outputs 8..32, inputs 64), head (classes 2..10, inputs = hidden).
+  const std::uint32_t valid[] = {24, 64, 6, 24}, wide[] = {33, 64, 6, 33}, narrow[] = {7, 64, 6, 7},
+                      inputs[] = {24, 63, 6, 24}, mismatch[] = {24, 64, 6, 16}, classes[] = {24, 64, 11, 24},
+                      none[] = {24, 64, 1, 24};
+  CHECK(Heads::check_widths(valid) == ta::Status::ok);
+  for (const std::uint32_t* w : {wide, narrow, inputs, mismatch, classes, none})
+    CHECK(Heads::check_widths(w) == ta::Status::size_mismatch);
+  // A fixed network's blob carries no widths: the bytes it always had.
+  static_assert(MlpFixed<8>::width_fields == 0 &&
+                ta::io::parameter_bytes<MlpFixed<8>>() == 32 + 4 * MlpFixed<8>::param_count);
+}
+
 TEST_CASE("optimizer state of new units starts at zero (momentum with weight decay, Adam)") {
   ta::Rng r(51);
   g_mlp.init(r);

@@ -56,6 +56,8 @@ struct RunTimeWidth {
     in_added_ += n;
   }
   void reset_widths() noexcept { added_ = in_added_ = 0; }
+  // Widths restored from saved data (Sequential::set_widths checks them first).
+  void set_widths(std::size_t out, std::size_t in) noexcept { added_ = out - InitialOut, in_added_ = in - InitialIn; }
 
  private:
   Derived& self() noexcept { return static_cast<Derived&>(*this); }

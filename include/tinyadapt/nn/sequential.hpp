@@ -267,6 +267,13 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   using seq = std::make_index_sequence<layer_count>;
   template <std::size_t I>
   static constexpr bool run_time_width = detail::has_run_time_width<layer<I>>::value;
+  // Width fields: where layer I's pair starts (the run-time layers before it, twice).
+  template <std::size_t... I>
+  static constexpr std::size_t width_fields_of(std::index_sequence<I...>) {
+    return 2 * (std::size_t{0} + ... + std::size_t{run_time_width<I>});
+  }
+  template <std::size_t I>
+  static constexpr std::size_t width_field = width_fields_of(std::make_index_sequence<I>{});
 
  public:
   static constexpr detail::Plan<layer_count> plan = plan_of(seq{});
@@ -339,6 +346,23 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
     get_mut<I>().add_units(arena_ + plan.param_off[I], n, rng, scheme);
     return Status::ok;
   }
+  // The active widths as data, to save and restore a grown network with its
+  // parameters (io/parameters.hpp): two values per layer with a run-time
+  // width, in layer order, its active outputs and its active input channels.
+  static constexpr std::size_t width_fields = width_fields_of(seq{});
+  void get_widths(std::uint32_t* w) const noexcept { get_widths_of(w, seq{}); }
+  // Checks w as get_widths() writes it: every width within its layer's
+  // initial and maximum, a fixed one at its value, and every layer's inputs
+  // as wide as the layer they read. size_mismatch if not.
+  static Status check_widths(const std::uint32_t* w) noexcept { return check_widths_of(w, seq{}); }
+  // Sets the widths after check_widths(w) == ok (otherwise nothing changes).
+  // The parameters are not touched: restore them together.
+  Status set_widths(const std::uint32_t* w) noexcept {
+    const Status s = check_widths(w);
+    if (s == Status::ok) set_widths_of(w, seq{});
+    return s;
+  }
+
   // Active channels (units, filters) of layer I's output; a layer without
   // parameters passes on the width of the growable layer below it.
   template <std::size_t I>
@@ -423,6 +447,50 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
     if constexpr (run_time_width<I>) g.active = get<I>().active_runs();
     return g;
   }
+  template <std::size_t... I>
+  void get_widths_of(std::uint32_t* w, std::index_sequence<I...>) const noexcept {
+    ((run_time_width<I> ? (void)(w[width_field<I>] = static_cast<std::uint32_t>(width_of<I>()),
+                                w[width_field<I> + 1] = static_cast<std::uint32_t>(input_width_of<I>()))
+                        : (void)0),
+     ...);
+  }
+  template <std::size_t I>
+  std::size_t width_of() const noexcept {
+    if constexpr (run_time_width<I>) return get<I>().width();
+    else return 0;
+  }
+  template <std::size_t I>
+  std::size_t input_width_of() const noexcept {
+    if constexpr (run_time_width<I>) return get<I>().input_width();
+    else return 0;
+  }
+  template <std::size_t I>
+  static bool width_ok(const std::uint32_t* w) noexcept {
+    if constexpr (run_time_width<I>) {
+      using L = layer<I>;
+      const std::uint32_t out = w[width_field<I>], in = w[width_field<I> + 1];
+      const bool out_ok = L::grows ? out >= L::initial_width && out <= L::max_width : out == L::initial_width;
+      constexpr std::size_t src = width_plan.source[I];
+      if constexpr (src < layer_count) return out_ok && in == w[width_field<src>];
+      else return out_ok && in == L::initial_input_width;
+    } else {
+      return true;
+    }
+  }
+  template <std::size_t... I>
+  static Status check_widths_of(const std::uint32_t* w, std::index_sequence<I...>) noexcept {
+    if constexpr (width_fields == 0) return Status::ok;
+    else return (width_ok<I>(w) && ...) ? Status::ok : Status::size_mismatch;
+  }
+  template <std::size_t... I>
+  void set_widths_of(const std::uint32_t* w, std::index_sequence<I...>) noexcept {
+    ((run_time_width<I> ? set_width_of<I>(w) : (void)0), ...);
+  }
+  template <std::size_t I>
+  void set_width_of(const std::uint32_t* w) noexcept {
+    if constexpr (run_time_width<I>) get_mut<I>().set_widths(w[width_field<I>], w[width_field<I> + 1]);
+  }
+
   template <std::size_t... I>
   LayerGrad layer_grad_at(std::size_t i, float norm, std::index_sequence<I...>) const noexcept {
     LayerGrad g;
