@@ -184,36 +184,39 @@ TEST_CASE("optimizers and the accumulator visit the active parameters only, at e
   CHECK(runs_are_the_active_part(g_f8));
 }
 
-TEST_CASE("mini-batch steps (GradientAccumulator + Adam with decay) of the growable MLP at width 8 are the fixed 64-8-10's") {
+TEST_CASE("mini-batch steps (GradientAccumulator + Adam with decay) of two growable layers at 4, 4 are the fixed 16-4-4-3's") {
+  using DeepFixed = ta::Sequential<ta::Input<16>, ta::Dense<4>, ta::Tanh, ta::Dense<4>, ta::ReLU, ta::Dense<3>>;
+  static DeepFixed fixed;
   ta::Rng r1(71), r2(71);
-  g_mlp.init(r1);
-  g_f8.init(r2);
-  static ta::GradientAccumulator<Mlp> acc_g;
-  static ta::GradientAccumulator<MlpFixed<8>> acc_f;
-  ta::Adam<Mlp>& ag = fresh_adam(1e-2f);
-  static ta::Adam<MlpFixed<8>> af(1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f);
+  g_deep.init(r1);
+  fixed.init(r2);
+  static ta::GradientAccumulator<Deep> acc_g;
+  static ta::GradientAccumulator<DeepFixed> acc_f;
+  static ta::Adam<Deep> ag(1e-2f, 0.9f, 0.999f, 1e-8f, 1e-2f);
+  static ta::Adam<DeepFixed> af(1e-2f, 0.9f, 0.999f, 1e-8f, 1e-2f);
   ta::Rng data(72);
   for (int batch = 0; batch < 6; ++batch) {
     for (int s = 0; s < 4; ++s) {
-      random_sample<Mlp>(data, g_x);
-      const unsigned label = data.below(10);
-      REQUIRE(acc_g.add<ta::SoftmaxCrossEntropy>(g_mlp, static_cast<const float*>(g_x), label).ok());
-      REQUIRE(acc_f.add<ta::SoftmaxCrossEntropy>(g_f8, static_cast<const float*>(g_x), label).ok());
+      random_sample<Deep>(data, g_x);
+      const unsigned label = data.below(3);
+      REQUIRE(acc_g.add<ta::SoftmaxCrossEntropy>(g_deep, static_cast<const float*>(g_x), label).ok());
+      REQUIRE(acc_f.add<ta::SoftmaxCrossEntropy>(fixed, static_cast<const float*>(g_x), label).ok());
     }
-    REQUIRE(acc_g.apply(g_mlp, ag) == ta::Status::ok);
-    REQUIRE(acc_f.apply(g_f8, af) == ta::Status::ok);
+    REQUIRE(acc_g.apply(g_deep, ag) == ta::Status::ok);
+    REQUIRE(acc_f.apply(fixed, af) == ta::Status::ok);
   }
-  CHECK(layer_matches<0, 0>(g_mlp, g_f8, 64, 1e-4f));
-  CHECK(layer_matches<2, 2>(g_mlp, g_f8, 8, 1e-4f));
-  active_mask(g_mlp, g_mask);
+  CHECK(layer_matches<0, 0>(g_deep, fixed, 16, 1e-4f));
+  CHECK(layer_matches<2, 2>(g_deep, fixed, 4, 1e-4f));
+  CHECK(layer_matches<4, 4>(g_deep, fixed, 4, 1e-4f));
+  active_mask(g_deep, g_mask);
   bool inactive_zero = true;
-  for (std::size_t i = 0; i < Mlp::param_count; ++i)
-    inactive_zero = inactive_zero && (g_mask[i] || (g_mlp.parameters()[i] == 0.0f && ag.first_moment()[i] == 0.0f));
+  for (std::size_t i = 0; i < Deep::param_count; ++i)
+    inactive_zero = inactive_zero && (g_mask[i] || (g_deep.parameters()[i] == 0.0f && ag.first_moment()[i] == 0.0f));
   CHECK(inactive_zero);
 }
 
 namespace {
-unsigned char g_blob[ta::io::parameter_bytes<Heads>()], g_forged[ta::io::parameter_bytes<Heads>()];
+unsigned char g_blob[ta::io::parameter_bytes<Heads>()];  // forged in place and restored (the target's RAM)
 static_assert(ta::io::parameter_bytes<Heads>() >= ta::io::parameter_bytes<Deep>());
 
 // A blob of net with its checksum recomputed after a change (a forgery only
@@ -243,21 +246,23 @@ void check_widths_round_trip(Net& grown, Net& fresh, std::uint64_t seed) {
   std::size_t forged = 0;
   for (std::size_t k = 0; k < Net::width_fields; ++k)
     for (const std::uint32_t delta : {1u, 0xFFFFFFFFu, 0x10000u}) {
-      std::memcpy(g_forged, g_blob, bytes);
       std::uint32_t w[Net::width_fields];
       for (std::size_t i = 0; i < Net::width_fields; ++i) w[i] = ta::io::detail::get32(g_blob + at + 4 * i);
       w[k] += delta;
       if (Net::check_widths(w) == ta::Status::ok) continue;
       ++forged;
-      ta::io::detail::put(g_forged + at + 4 * k, w[k], 4);
-      refresh_checksum<Net>(g_forged);
-      refused = refused && ta::io::load_parameters(fresh, g_forged, bytes) == ta::io::ParamStatus::bad_widths;
+      const std::uint32_t saved = ta::io::detail::get32(g_blob + at + 4 * k), sum = ta::io::detail::get32(g_blob + 24);
+      ta::io::detail::put(g_blob + at + 4 * k, w[k], 4);
+      refresh_checksum<Net>(g_blob);
+      refused = refused && ta::io::load_parameters(fresh, g_blob, bytes) == ta::io::ParamStatus::bad_widths;
       unchanged = unchanged && std::memcmp(&fresh, &before, sizeof(Net)) == 0;
+      ta::io::detail::put(g_blob + at + 4 * k, saved, 4);
+      ta::io::detail::put(g_blob + 24, sum, 4);
     }
   CHECK(forged >= 3 * Net::width_fields - 2);
-  std::memcpy(g_forged, g_blob, bytes);
-  ta::io::detail::put(g_forged + 28, Net::width_fields - 1, 4);  // a blob without its last field
-  refused = refused && ta::io::load_parameters(fresh, g_forged, bytes - 4) == ta::io::ParamStatus::bad_widths;
+  ta::io::detail::put(g_blob + 28, Net::width_fields - 1, 4);  // a blob without its last field
+  refused = refused && ta::io::load_parameters(fresh, g_blob, bytes - 4) == ta::io::ParamStatus::bad_widths;
+  ta::io::detail::put(g_blob + 28, Net::width_fields, 4);
   for (std::size_t n = 0; n < bytes; ++n) refused = refused && ta::io::load_parameters(fresh, g_blob, n) != ta::io::ParamStatus::ok;
   unchanged = unchanged && std::memcmp(&fresh, &before, sizeof(Net)) == 0;
   CHECK(refused);
@@ -420,6 +425,79 @@ TEST_CASE("growth policies: the seed paper's threshold, the training-loss platea
   CHECK(probe.decide(q).reason == ta::GrowthReason::keep_good_enough);
   CHECK(std::strlen(ta::to_string(ta::GrowthReason::grow_plateau)) > 0);
   CHECK(std::strcmp(ta::to_string(ta::Status::capacity_exceeded), "unknown status") != 0);
+}
+
+TEST_CASE("layer probe policy: the best gain per added FLOP, within the budget, worth its cost") {
+  // Three candidates from a network at 20% of the maximum FLOPs: a cheap
+  // layer with a modest gain, an expensive one with a larger gain, both.
+  ta::ProbeCandidate c[3];
+  c[0] = {0.02f, 0.30f, true};  // +0.10 FLOPs: 0.2 per unit
+  c[1] = {0.03f, 0.60f, true};  // +0.40 FLOPs: 0.075 per unit
+  c[2] = {0.04f, 0.70f, true};  // +0.50 FLOPs: 0.08 per unit
+  ta::GrowthMetrics m;
+  const ta::LayerProbeGrowth free_policy{0.01f, 0.0f, 1.0f};
+  ta::ProbeChoice d = free_policy.choose(m, c, 3, 0.2f);
+  CHECK(d.decision.grow);
+  CHECK(d.decision.reason == ta::GrowthReason::grow_probe_gain);
+  CHECK(d.candidate == 0);  // most gain per FLOP, not most gain
+  // The cheap layer gains too little: the next best per FLOP.
+  c[0].gain = 0.005f;
+  d = free_policy.choose(m, c, 3, 0.2f);
+  CHECK(d.candidate == 2);
+  // Budget: only candidates ending at <= 0.65 count.
+  const ta::LayerProbeGrowth budget{0.01f, 0.0f, 0.65f};
+  d = budget.choose(m, c, 3, 0.2f);
+  CHECK(d.decision.grow);
+  CHECK(d.candidate == 1);
+  const ta::LayerProbeGrowth tight{0.01f, 0.0f, 0.5f};
+  CHECK(tight.choose(m, c, 3, 0.2f).decision.reason == ta::GrowthReason::keep_over_budget);
+  // Exchange rate 0.1 per unit of FLOPs ratio: 0.03 for +0.4 and 0.04 for +0.5 are too little.
+  const ta::LayerProbeGrowth priced{0.01f, 0.1f, 1.0f};
+  d = priced.choose(m, c, 3, 0.2f);
+  CHECK_FALSE(d.decision.grow);
+  CHECK(d.decision.reason == ta::GrowthReason::keep_too_costly);
+  c[0].gain = 0.011f;  // 0.011 >= 0.1 x 0.1
+  CHECK(priced.choose(m, c, 3, 0.2f).candidate == 0);
+  // No gain anywhere: keep, good enough.
+  for (auto& k : c) k.gain = 0.0f;
+  CHECK(free_policy.choose(m, c, 3, 0.2f).decision.reason == ta::GrowthReason::keep_good_enough);
+  // Unavailable candidates are skipped; none available: at the maximum.
+  c[0] = {0.05f, 0.30f, true};
+  c[1].available = c[2].available = false;
+  c[1].gain = NAN;  // not looked at: unavailable
+  CHECK(free_policy.choose(m, c, 3, 0.2f).candidate == 0);
+  c[0].available = false;
+  CHECK(free_policy.choose(m, c, 3, 0.2f).decision.reason == ta::GrowthReason::keep_at_maximum);
+  // Bad metrics refuse, never a silent growth.
+  c[0] = {NAN, 0.30f, true};
+  CHECK(free_policy.choose(m, c, 1, 0.2f).decision.reason == ta::GrowthReason::keep_invalid_metrics);
+  c[0] = {0.05f, 0.10f, true};  // a growth that lowers the FLOPs is no growth
+  CHECK(free_policy.choose(m, c, 1, 0.2f).decision.reason == ta::GrowthReason::keep_invalid_metrics);
+  c[0] = {0.05f, 1.5f, true};
+  CHECK(free_policy.choose(m, c, 1, 0.2f).decision.reason == ta::GrowthReason::keep_invalid_metrics);
+  c[0] = {0.05f, 0.30f, true};
+  CHECK(free_policy.choose(m, c, 1, NAN).decision.reason == ta::GrowthReason::keep_invalid_metrics);
+  CHECK(free_policy.choose(m, nullptr, 1, 0.2f).decision.reason == ta::GrowthReason::keep_invalid_metrics);
+  const ta::LayerProbeGrowth bad{0.01f, -1.0f, 1.0f};
+  CHECK(bad.choose(m, c, 1, 0.2f).decision.reason == ta::GrowthReason::keep_invalid_metrics);
+  // The round limit.
+  const ta::LayerProbeGrowth once{0.01f, 0.0f, 1.0f, 1};
+  m.rounds = 1;
+  CHECK(once.choose(m, c, 1, 0.2f).decision.reason == ta::GrowthReason::keep_round_limit);
+  m.rounds = 0;
+  CHECK(once.choose(m, c, 1, 0.2f).decision.grow);
+  // ProbeGrowth over candidates: the largest gain, judged by its min_gain.
+  const ta::ProbeGrowth probe{0.02f};
+  ta::ProbeCandidate p2[2] = {{0.01f, 0.5f, true}, {0.03f, 0.9f, true}};
+  ta::ProbeChoice q = ta::choose_probe(probe, m, p2, 2, 0.25f);
+  CHECK(q.decision.grow);
+  CHECK(q.candidate == 1);
+  p2[1].gain = 0.015f;
+  CHECK(ta::choose_probe(probe, m, p2, 2, 0.25f).decision.reason == ta::GrowthReason::keep_good_enough);
+  p2[0].available = p2[1].available = false;
+  CHECK(ta::choose_probe(probe, m, p2, 2, 0.25f).decision.reason == ta::GrowthReason::keep_at_maximum);
+  CHECK(std::strlen(ta::to_string(ta::GrowthReason::keep_over_budget)) > 0);
+  CHECK(std::strcmp(ta::to_string(ta::GrowthReason::keep_too_costly), "unknown reason") != 0);
 }
 
 #if defined(TINYADAPT_ON_TARGET)
