@@ -108,7 +108,9 @@ class CheckpointRegion {
     CheckpointInfo c[2];
     WireStatus s[2];
     for (std::uint32_t i = 0; i < 2; ++i) s[i] = check_slot<Net>(i, c[i]);
-    const bool zero_first = s[0] == WireStatus::ok && (s[1] != WireStatus::ok || c[0].sequence > c[1].sequence);
+    // On equal sequences (only a corrupted or forged region has them) slot 0,
+    // as newest() says, so save() keeps the slot that load() restored.
+    const bool zero_first = s[0] == WireStatus::ok && (s[1] != WireStatus::ok || c[0].sequence >= c[1].sequence);
     for (const std::uint32_t i : {zero_first ? 0u : 1u, zero_first ? 1u : 0u}) {
       if (s[i] != WireStatus::ok) continue;
       Source src{flash_, i * slot_bytes_ + checkpoint_record_bytes, message_bytes_[i]};
