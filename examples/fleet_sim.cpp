@@ -8,7 +8,7 @@
 //
 //   fleet_sim [--devices N] [--rounds R] [--quick] [--csv FILE] [--threads T] [--seed S]
 //             [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--eps0 E] [--lr LR]
-//             [--robust-clip C] [--only LABEL] [--scale-only] [--no-scale]
+//             [--robust-clip C] [--clip-factor F] [--only LABEL] [--scale-only] [--no-scale]
 //
 //   (no flags)   devices 200, rounds 300: the rule × attack table, the
 //                compression runs (float32, int8, top-10% sparse Δ) and the
@@ -27,6 +27,7 @@
 //                (e.g. clip/signflip), for studies: table and CSV, no summary
 //   --scale-only only the scale runs; --no-scale: all but them
 //   --eps0 E     the server's ε0 for every rule (default: each rule's, eps0_of)
+//   --clip-factor F  clip_adaptive: C = F × the median norm of the last round (1)
 //
 // Attacks (the poisoned share, default 20%, fixed devices): signflip (−10 Δ),
 // scale (100 Δ), noise (Δ replaced by N(0, 1) per parameter), nan (a NaN in
@@ -37,7 +38,10 @@
 // flipped on the way (the CRC refuses them).
 //
 // Rules: mean (meta::Server's running sum, streaming), clip (each update
-// clipped to norm C, then the running mean: streaming, no buffer), median,
+// clipped to norm C, then the running mean: streaming, no buffer),
+// clip_adaptive (the same with C of round r+1 = the median norm of round r's
+// accepted updates × --clip-factor, meta/adaptive_clip.hpp: starts at --clip,
+// moves by at most 2× per round, within [--clip / 100, --clip × 100]), median,
 // trimmed (25% off each end), geomed (geometric median): these three hold
 // the round's updates in a meta::RobustRound (devices × 4,353 floats).
 //
@@ -58,6 +62,7 @@
 #include <vector>
 
 #include <tinyadapt/io/to_server.hpp>
+#include <tinyadapt/meta/adaptive_clip.hpp>
 #include <tinyadapt/meta/robust.hpp>
 #include <tinyadapt/meta/robust_wire.hpp>
 #include <tinyadapt/tinyadapt.hpp>
@@ -76,9 +81,10 @@ namespace {
 constexpr std::size_t kCount = W1::param_count;
 constexpr std::size_t kMaxMessage = io::max_message_bytes<W1>();
 constexpr std::uint32_t kDeadlineMs = 100;
+constexpr std::size_t kClipNorms = 1024;  // clip_adaptive's room for a round's norms (a sample beyond)
 
 enum class Attack { none, signflip, scale, noise, nan, mixed };
-enum class Rule { mean, clip, median, trimmed, geomed };
+enum class Rule { mean, clip, clip_adaptive, median, trimmed, geomed };
 const char* name_of(Attack a) {
   switch (a) {
     case Attack::none: return "none";
@@ -94,6 +100,7 @@ const char* name_of(Rule r) {
   switch (r) {
     case Rule::mean: return "mean";
     case Rule::clip: return "clip";
+    case Rule::clip_adaptive: return "clip_adaptive";
     case Rule::median: return "median";
     case Rule::trimmed: return "trimmed";
     case Rule::geomed: return "geomed";
@@ -112,6 +119,7 @@ struct Options {
   float poison = 0.2f, drop = 0.05f, stragglers = 0.05f, corrupt = 0.02f;
   float clip = 0.5f;  // about the honest median |Δ| of round 0 (the run prints it)
   float robust_clip = INFINITY;  // clipping before median, trimmed mean and geometric median (off)
+  float clip_factor = 1.0f;      // clip_adaptive: C = factor × the last round's median norm
   std::uint32_t val_tasks = 50, test_tasks = 200, checkpoints = 10;
   bool quick = false, progress = true;
 };
@@ -140,6 +148,7 @@ struct Result {
   std::uint64_t bytes = 0;         // message bytes sent, all rounds
   unsigned nonfinite_theta = 0;    // rounds after which θ was not finite (must stay 0)
   double honest_norm_median = 0.0; // |Δ| of honest devices in round 0
+  std::vector<float> clip_bounds;  // clip_adaptive: C of each round
   double seconds = 0.0;
   std::uint32_t rounds = 0;
 };
@@ -230,6 +239,9 @@ class Fleet {
     const float eps0 = opt_.eps0 > 0.0f ? opt_.eps0 : eps0_of(s.rule);
     auto server = std::make_unique<meta::Server<W1>>(init_, ta::LinearDecayLR{eps0, 0.0f, rounds});
     auto staging = std::make_unique<meta::Parameters<W1>>();
+    auto aclip = std::make_unique<meta::AdaptiveClip<kClipNorms>>(opt_.seed);
+    if (aclip->configure({opt_.clip, opt_.clip_factor, opt_.clip / 100.0f, opt_.clip * 100.0f, 2.0f}) != ta::Status::ok)
+      std::abort();
     std::vector<std::uint32_t> order;
     const std::uint32_t every = rounds / (opt_.checkpoints ? opt_.checkpoints : 1);
     const auto checkpoint = [&](std::uint32_t round) {
@@ -243,7 +255,8 @@ class Fleet {
       const Clock::time_point a = Clock::now();
       devices_round(s, server->theta(), round, r);
       if (round == 0) r.honest_norm_median = honest_median();
-      server_round(s, *server, robust.get(), *staging, round, order, r);
+      if (s.rule == Rule::clip_adaptive) r.clip_bounds.push_back(aclip->bound());
+      server_round(s, *server, robust.get(), aclip.get(), *staging, round, order, r);
       training += Clock::now() - a;
       if (!ta::all_finite(server->theta().data(), kCount)) ++r.nonfinite_theta;
       if (every && (round + 1) % every == 0) checkpoint(round + 1);
@@ -308,7 +321,7 @@ class Fleet {
     const Clock::time_point a = Clock::now();
     devices_round(s, server->theta(), 0, r);
     const Clock::time_point b = Clock::now();
-    server_round(s, *server, static_cast<meta::RobustRound<W1, Capacity>*>(nullptr), *staging, 0, order, r);
+    server_round(s, *server, static_cast<meta::RobustRound<W1, Capacity>*>(nullptr), nullptr, *staging, 0, order, r);
     const Clock::time_point c = Clock::now();
     device_s = std::chrono::duration<double>(b - a).count();
     server_s = std::chrono::duration<double>(c - b).count();
@@ -395,8 +408,8 @@ class Fleet {
   // The server: messages in order of arrival through the round gate, each
   // decoded and handed to the rule; the round closes at the deadline.
   template <class Robust>
-  void server_round(const Setup& s, meta::Server<W1>& server, Robust* robust, meta::Parameters<W1>& staging,
-                    std::uint32_t round, std::vector<std::uint32_t>& order, Result& r) {
+  void server_round(const Setup& s, meta::Server<W1>& server, Robust* robust, meta::AdaptiveClip<kClipNorms>* aclip,
+                    meta::Parameters<W1>& staging, std::uint32_t round, std::vector<std::uint32_t>& order, Result& r) {
     order.clear();
     for (std::uint32_t d = 0; d < opt_.devices; ++d) {
       if (outcomes_[d].kind == Outcome::message) order.push_back(d);
@@ -428,11 +441,15 @@ class Fleet {
         const io::SubmitResult sub = io::submit_update(server, msg, o.size, staging);
         wire = sub.wire;
         ok = sub.ok();
-      } else {  // clip: streaming, the staging buffer clipped before the running mean
+      } else {  // clip, clip_adaptive: streaming, the staging buffer clipped before the running mean
         io::StreamDecoder dec(io::expect_for<W1>(io::update_kinds, true, server.round()), staging.span());
         dec.feed(msg, o.size);
         wire = dec.finish();
-        ok = wire == io::WireStatus::ok && meta::clip_update(staging.span(), opt_.clip) == ta::Status::ok &&
+        const ta::Status clipped = wire != io::WireStatus::ok ? ta::Status::ok
+                                   : s.rule == Rule::clip || aclip == nullptr
+                                       ? meta::clip_update(staging.span(), opt_.clip)
+                                       : aclip->clip(staging.span());
+        ok = wire == io::WireStatus::ok && clipped == ta::Status::ok &&
              server.add_delta(staging.span(), 1) == ta::Status::ok;
       }
       if (ok) {
@@ -448,6 +465,7 @@ class Fleet {
     (void)round;
     const ta::Status st = robust != nullptr ? robust->end_round(server) : server.end_round();
     if (robust != nullptr) robust->clear();
+    if (s.rule == Rule::clip_adaptive && aclip != nullptr) aclip->end_round();
     if (st != ta::Status::ok) ++r.failed_rounds;
   }
 
@@ -496,11 +514,11 @@ std::string label_of(const Setup& s) {
 }
 
 void print_header() {
-  std::printf("\n%-9s %-9s %-8s %9s %9s %9s %8s %8s %8s %7s %7s %6s %9s\n", "rule", "attack", "encoding", "MSE@0",
+  std::printf("\n%-13s %-9s %-8s %9s %9s %9s %8s %8s %8s %7s %7s %6s %9s\n", "rule", "attack", "encoding", "MSE@0",
               "MSE@4", "MSE@32", "accepted", "wire-rej", "refused", "late", "dropped", "NaN-in", "B/round");
 }
 void print_row(const Result& r) {
-  std::printf("%-9s %-9s %-8s %9.4f %9.4f %9.4f %8llu %8llu %8llu %7llu %7llu %6llu %9.0f\n", name_of(r.setup.rule),
+  std::printf("%-13s %-9s %-8s %9.4f %9.4f %9.4f %8llu %8llu %8llu %7llu %7llu %6llu %9.0f\n", name_of(r.setup.rule),
               name_of(r.setup.attack), name_of(r.setup.encoding), r.test[0], r.test[2], r.test[4],
               static_cast<unsigned long long>(r.accepted), static_cast<unsigned long long>(r.wire_rejected),
               static_cast<unsigned long long>(r.refused), static_cast<unsigned long long>(r.late),
@@ -622,6 +640,7 @@ int main(int argc, char** argv) {
     else if (a == "--corrupt" && v) ok = parse_float(argv[++i], 0.0f, 1.0f, o.corrupt);
     else if (a == "--clip" && v) ok = parse_float(argv[++i], 1e-6f, 1e6f, o.clip);
     else if (a == "--robust-clip" && v) ok = parse_float(argv[++i], 1e-6f, 1e6f, o.robust_clip);
+    else if (a == "--clip-factor" && v) ok = parse_float(argv[++i], 1e-3f, 1e3f, o.clip_factor);
     else if (a == "--eps0" && v) ok = parse_float(argv[++i], 0.0f, 1000.0f, o.eps0);
     else if (a == "--lr" && v) ok = parse_float(argv[++i], 0.0f, 1.0f, o.lr);
     else if (a == "--only" && v) only = argv[++i];
@@ -630,7 +649,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: fleet_sim [--devices N (5..10000)] [--rounds R] [--quick] [--csv FILE] [--threads T] "
                    "[--seed S] [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--eps0 E] [--lr LR] "
-                   "[--robust-clip C] [--only LABEL] [--scale-only] [--no-scale]\n");
+                   "[--robust-clip C] [--clip-factor F] [--only LABEL] [--scale-only] [--no-scale]\n");
       return 2;
     }
   }
@@ -670,7 +689,7 @@ int main(int argc, char** argv) {
                                                 : std::vector<Attack>{Attack::none, Attack::signflip, Attack::scale,
                                                                       Attack::noise, Attack::nan, Attack::mixed};
     for (Attack a : attacks)
-      for (Rule r : {Rule::mean, Rule::clip, Rule::median, Rule::trimmed, Rule::geomed})
+      for (Rule r : {Rule::mean, Rule::clip, Rule::clip_adaptive, Rule::median, Rule::trimmed, Rule::geomed})
         setups.push_back(Setup{r, a, io::Encoding::float32, a == Attack::none ? 0.0f : o.poison});
     // Compression: the clean mean with int8 and top-10% sparse deltas.
     for (io::Encoding e : {io::Encoding::int8_layer, io::Encoding::sparse})
@@ -693,6 +712,15 @@ int main(int argc, char** argv) {
     for (const Result& r : results) print_row(r);
     std::printf("honest |Δ| median in round 0: %.4f (clip norm %.3f)\n", results.front().honest_norm_median,
                 static_cast<double>(o.clip));
+    for (const Result& r : results) {
+      const std::vector<float>& c = r.clip_bounds;
+      if (c.empty()) continue;
+      std::printf("clip_adaptive/%s: C %.4f in round 0, %.4f in round %zu, %.4f in round %zu, min %.4f, max %.4f\n",
+                  name_of(r.setup.attack), static_cast<double>(c.front()), static_cast<double>(c[c.size() / 2]),
+                  c.size() / 2, static_cast<double>(c.back()), c.size() - 1,
+                  static_cast<double>(*std::min_element(c.begin(), c.end())),
+                  static_cast<double>(*std::max_element(c.begin(), c.end())));
+    }
 
     // The targets, as far as this run shows them (a study with --only has no summary).
     const Result* clean = find(results, Rule::mean, Attack::none);
@@ -708,7 +736,7 @@ int main(int argc, char** argv) {
       if (a == Attack::none) continue;
       const Result* mean = find(results, Rule::mean, a);
       const Result* best = nullptr;
-      for (Rule r : {Rule::clip, Rule::median, Rule::trimmed, Rule::geomed}) {
+      for (Rule r : {Rule::clip, Rule::clip_adaptive, Rule::median, Rule::trimmed, Rule::geomed}) {
         const Result* x = find(results, r, a);
         if (!best || x->test[4] < best->test[4]) best = x;
       }

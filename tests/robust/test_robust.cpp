@@ -1,7 +1,8 @@
-// Robust aggregation (meta/robust.hpp, clip.hpp, round.hpp, robust_wire.hpp):
+// Robust aggregation (meta/robust.hpp, clip.hpp, adaptive_clip.hpp, round.hpp, robust_wire.hpp):
 // known answers, permutation invariance, the breakdown property of median,
 // trimmed mean and geometric median, and refusals that leave the round and θ
 // bit-identical. Runs on the host (doctest) and on the Cortex-M4 (QEMU).
+#include <tinyadapt/meta/adaptive_clip.hpp>
 #include <tinyadapt/meta/robust.hpp>
 #include <tinyadapt/meta/robust_wire.hpp>
 #include <tinyadapt/tinyadapt.hpp>
@@ -297,6 +298,106 @@ TEST_CASE("norm clipping: streaming, direction kept, refusal changes nothing") {
   REQUIRE(g_round.add_delta(v, 9).ok());
   REQUIRE(g_round.aggregate() == ta::Status::ok);
   CHECK(meta::update_norm(g_round.result().data(), P) <= 0.1f * 1.0001f);
+}
+
+// An update of norm `norm` along (1, 1, ..., 1).
+void update_of_norm(float* v, float norm) { fill(v, norm / std::sqrt(static_cast<float>(P))); }
+
+TEST_CASE("adaptive clipping: the median norm of the last round, bounded per round and for good") {
+  meta::AdaptiveClip<8> c;
+  meta::AdaptiveClipConfig k;
+  k.initial = 1.0f, k.factor = 1.0f, k.floor = 0.01f, k.ceiling = 100.0f, k.max_change = 4.0f;
+  REQUIRE(c.configure(k) == ta::Status::ok);
+  CHECK(c.bound() == 1.0f);
+  // Known answers: the median (odd and even count) times the factor.
+  for (float n : {0.5f, 3.0f, 2.0f}) c.observe(n);
+  CHECK(c.end_round() == 2.0f);
+  for (float n : {1.0f, 4.0f, 3.0f, 2.0f}) c.observe(n);
+  CHECK(c.end_round() == 2.5f);
+  CHECK(c.observed() == 0);
+  // No update in a round: C kept; invalid norms ignored.
+  c.observe(NAN), c.observe(-1.0f), c.observe(INFINITY);
+  CHECK(c.observed() == 0);
+  CHECK(c.end_round() == 2.5f);
+  // One round moves C by at most max_change, and never past floor and ceiling.
+  c.observe(1e6f);
+  CHECK(c.end_round() == 10.0f);
+  c.observe(1e6f);
+  CHECK(c.end_round() == 40.0f);
+  c.observe(1e6f);
+  CHECK(c.end_round() == 100.0f);  // ceiling
+  for (int r = 0; r < 8; ++r) c.observe(0.0f), c.end_round();  // 100 / 4^7 < 0.01
+  CHECK(c.bound() == 0.01f);  // floor
+  // factor
+  k.factor = 0.5f;
+  REQUIRE(c.configure(k) == ta::Status::ok);
+  c.observe(1.0f), c.observe(1.5f), c.observe(0.2f);
+  CHECK(c.end_round() == 0.5f);
+
+  // Bad configurations are refused and change nothing.
+  const float before = c.bound();
+  for (const auto& bad : {meta::AdaptiveClipConfig{NAN, 1, 0.1f, 10, 2}, meta::AdaptiveClipConfig{1, 0, 0.1f, 10, 2},
+                          meta::AdaptiveClipConfig{1, 1, 0.0f, 10, 2}, meta::AdaptiveClipConfig{0.05f, 1, 0.1f, 10, 2},
+                          meta::AdaptiveClipConfig{1, 1, 0.1f, 0.5f, 2}, meta::AdaptiveClipConfig{1, 1, 0.1f, 10, 0.5f},
+                          meta::AdaptiveClipConfig{1, 1, 0.1f, INFINITY, 2}, meta::AdaptiveClipConfig{1, -1, 0.1f, 10, 2}}) {
+    CHECK(c.configure(bad) == ta::Status::bad_hyperparameter);
+    CHECK(c.bound() == before);
+    CHECK(c.config().factor == 0.5f);
+  }
+}
+
+TEST_CASE("adaptive clipping: a hostile minority cannot move C outside the honest norms") {
+  // 9 honest updates per round with norms in [0.8, 1.2], 4 hostile ones with
+  // norm 10^9 (inflate) or 0 (deflate): after any number of rounds C stays
+  // within the honest range, where a mean of the norms would be far off.
+  for (const float hostile : {1e9f, 0.0f}) {
+    meta::AdaptiveClip<16> c;
+    REQUIRE(c.configure({1.0f, 1.0f, 1e-6f, 1e6f, 2.0f}) == ta::Status::ok);
+    ta::Rng rng(3);
+    float v[P];
+    for (int round = 0; round < 50; ++round) {
+      for (int d = 0; d < 13; ++d) {
+        const bool bad = d % 3 == 0 && d < 12;  // devices 0, 3, 6, 9
+        update_of_norm(v, bad ? hostile : rng.uniform(0.8f, 1.2f));
+        float norm = 0.0f;
+        REQUIRE(c.clip(ta::Span<float>(v, P), &norm) == ta::Status::ok);
+        CHECK(meta::update_norm(v, P) <= c.bound() * 1.0001f);  // clipped to the open round's C
+      }
+      c.end_round();
+      CHECK(c.bound() >= 0.8f * 0.9999f);
+      CHECK(c.bound() <= 1.2f * 1.0001f);
+    }
+  }
+}
+
+TEST_CASE("adaptive clipping: refusals change nothing; more updates than room are sampled") {
+  meta::AdaptiveClip<4> c;
+  REQUIRE(c.configure({1.0f, 1.0f, 1e-3f, 1e3f, 8.0f}) == ta::Status::ok);
+  float v[P], w[P];
+  update_of_norm(v, 3.0f);
+  v[1] = NAN;
+  std::memcpy(w, v, sizeof v);
+  CHECK(c.clip(ta::Span<float>(v, P)) == ta::Status::non_finite_update);
+  CHECK(std::memcmp(v, w, sizeof v) == 0);
+  fill(v, 2e12f);  // beyond the 2^40 bound
+  CHECK(c.clip(ta::Span<float>(v, P)) == ta::Status::non_finite_update);
+  CHECK(c.observed() == 0);
+  CHECK(c.end_round() == 1.0f);
+  // 100 norms into room for 4: the median of a uniform sample, all of them
+  // equal here, so the sample's median is exact; seen counts them all.
+  for (int i = 0; i < 100; ++i) c.observe(2.0f);
+  CHECK(c.observed() == 100);
+  CHECK(c.end_round() == 2.0f);
+  // 75 of 100 at 4.0, the first 25 at 0.5: a sample of 4 is mostly 4.0 (a
+  // buffer of the first 4 would say 0.5). Seeded, so the run repeats.
+  meta::AdaptiveClip<4> a(7), b(7);
+  REQUIRE(a.configure({1.0f, 1.0f, 1e-3f, 1e3f, 8.0f}) == ta::Status::ok);
+  REQUIRE(b.configure(a.config()) == ta::Status::ok);
+  for (int i = 0; i < 100; ++i) a.observe(i < 25 ? 0.5f : 4.0f), b.observe(i < 25 ? 0.5f : 4.0f);
+  const float ca = a.end_round();
+  CHECK(ca == b.end_round());
+  CHECK(ca > 0.5f);
+  static_assert(sizeof(meta::AdaptiveClip<256>) < 256 * 4 + 64, "fixed memory: the norms and a few words");
 }
 
 TEST_CASE("end_round moves θ by ε · the robust aggregate, through the server's checks") {
