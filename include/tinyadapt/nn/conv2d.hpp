@@ -66,6 +66,22 @@ struct ConvCore {
   static TINYADAPT_ALWAYS_INLINE void forward_active(const float* p, const float* x, float* y, CA ca,
                                                      FA fa) noexcept {
     const float* b = p + weight_count;
+    if constexpr (!is_fixed<FA>::value) {
+      if (fa < short_run) {
+        for (std::size_t i = 0; i < OH * OW; ++i) {
+          kernels::copy(y + i * F, b, fa);
+          for (std::size_t f = fa; f < F; ++f) y[i * F + f] = 0.0f;
+        }
+        for_each_tap(ca, fa, [&](std::size_t t, std::size_t f, std::size_t oy, std::size_t ox0, std::size_t n,
+                                 std::size_t xo) {
+          const float w = p[t * F + f];
+          float* yp = y + (oy * OW + ox0) * F + f;
+          const float* xp = x + xo;
+          for (std::size_t i = 0; i < n; ++i, yp += F, xp += SW * C) *yp += w * *xp;
+        });
+        return;
+      }
+    }
     for (std::size_t oy = 0; oy < OH; ++oy)
       for (std::size_t ox = 0; ox < OW; ++ox) {
         float* yp = y + (oy * OW + ox) * F;
@@ -74,6 +90,36 @@ struct ConvCore {
         for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) {
           block_gemv_t(p + wo, F, x + xo, yp, len, fa);
         });
+      }
+  }
+
+  // Fewer active filters than a kernel block (run-time widths only): the
+  // loops go tap by tap, each weight against a row of output pixels, instead
+  // of pixel by pixel with a call per kernel row of two or four filters
+  // (which on a Cortex-M4 is mostly call overhead). Every output and weight
+  // element gets the same terms in the same order as in the pixel loops
+  // (taps in (ky, kx, c) order; pixels in order), so the results are the same.
+  static constexpr std::size_t short_run = 8;
+
+  // f(tap row t = (ky, kx, c), filter, oy, first ox, pixels, x offset of the
+  // first) for every active weight and output row it meets inside the image.
+  template <class CA, class Fn>
+  static TINYADAPT_ALWAYS_INLINE void for_each_tap(CA ca, std::size_t fa, Fn&& f) noexcept {
+    for (std::size_t ky = 0; ky < KH; ++ky)
+      for (std::size_t kx = 0; kx < KW; ++kx) {
+        // Output columns whose input column ox*SW - PL + kx lies in [0, W).
+        std::size_t ox0 = 0, ox1 = OW;
+        while (ox0 < OW && static_cast<std::ptrdiff_t>(ox0 * SW + kx) < static_cast<std::ptrdiff_t>(PL)) ++ox0;
+        while (ox1 > ox0 && (ox1 - 1) * SW + kx >= PL + W) --ox1;
+        if (ox0 == ox1) continue;
+        const std::size_t ix0 = ox0 * SW + kx - PL;
+        for (std::size_t c = 0; c < static_cast<std::size_t>(ca); ++c)
+          for (std::size_t fi = 0; fi < fa; ++fi)
+            for (std::size_t oy = 0; oy < OH; ++oy) {
+              const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * SH + ky) - static_cast<std::ptrdiff_t>(PT);
+              if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(H)) continue;
+              f((ky * KW + kx) * C + c, fi, oy, ox0, ox1 - ox0, (static_cast<std::size_t>(iy) * W + ix0) * C + c);
+            }
       }
   }
 
@@ -91,6 +137,24 @@ struct ConvCore {
         }
     }
     if (dp) {
+      if constexpr (!is_fixed<FA>::value) {
+        if (fa < short_run) {
+          for (std::size_t f = 0; f < fa; ++f) {  // bias: the pixels in order
+            float a = dp[weight_count + f];
+            for (std::size_t i = 0; i < OH * OW; ++i) a += dp_scale * dy[i * F + f];
+            dp[weight_count + f] = a;
+          }
+          for_each_tap(ca, fa, [&](std::size_t t, std::size_t f, std::size_t oy, std::size_t ox0, std::size_t n,
+                                   std::size_t xo) {
+            float a = dp[t * F + f];
+            const float* gp = dy + (oy * OW + ox0) * F + f;
+            const float* xp = x + xo;
+            for (std::size_t i = 0; i < n; ++i, gp += F, xp += SW * C) a += (dp_scale * *xp) * *gp;
+            dp[t * F + f] = a;
+          });
+          return;
+        }
+      }
       for (std::size_t oy = 0; oy < OH; ++oy)
         for (std::size_t ox = 0; ox < OW; ++ox) {
           const float* g = dy + (oy * OW + ox) * F;
