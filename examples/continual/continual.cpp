@@ -22,6 +22,19 @@
 //                (compare: examples/continual/distill_torch.py)
 //     --methods  only these methods (the CNN default leaves out the
 //                equal-bytes variants and gradient matching: time)
+//     --ms       only these buffer sizes (e.g. 10)
+//     --start W[,W2]  growable networks start at these widths of their growable
+//                layers (grown function-preserving from 25% before the first
+//                task; default 25%)
+//     --min-gain G    probe policies: validation accuracy a growth must add (0.01)
+//     --gain-per-flops E  distill_grow_layer/budget: and E per unit of FLOPs
+//                ratio it adds (0.1: a point per 10% of the large network's FLOPs)
+//     --budget F distill_grow_budget: FLOPs at most F of the large network's (0.43)
+//     --step-divisor D  every growth step divided by D (digits 8/D units ...)
+//     --probe-signal accuracy|loss  a probe's gain: validation accuracy over
+//                the control's (default), or the relative drop of the training loss
+//     --log-growth  print every probe decision (control accuracy, each
+//                candidate's gain and FLOPs, the reason)
 //
 // Methods (CSV names; m = samples per class in the buffer):
 //   naive           fine-tuning on each task alone (lower bound; m = 0)
@@ -47,6 +60,17 @@
 //   distill_grow_plateau    the same with PlateauGrowth: grows (once per task)
 //                   while the task's training loss stays above 0.1 and fell
 //                   by less than 5% over the last epoch (a capacity signal)
+//   distill_grow_probe  growth by probing (continual/probe.hpp): after each task
+//                   a control copy and a grown trial are retrained on the task
+//                   the same way; ProbeGrowth grows (every layer's step) when
+//                   the trial's validation accuracy beats the control's by
+//                   --min-gain
+//   distill_grow_layer  one candidate per growable layer (CNN: conv1 or conv2
+//                   alone), LayerProbeGrowth: the best gain per added FLOP
+//                   among those gaining --min-gain and --gain-per-flops
+//   distill_grow_budget the same within --budget of the large network's FLOPs
+//   distill_grow_none   the growable network never grown (with --start: a
+//                   network of those widths through the growable layers)
 //
 // Protocol as run: digits split by index (test i%5==0, validation i%10==1,
 // train the rest), X/16, SGD lr 0.05, batch 16, 20 epochs per task;
@@ -141,6 +165,13 @@ struct Protocol {
   float lr = 0.05f, unit = 1.0f / 16.0f;
   float threshold = 0.9f;      // ThresholdGrowth: grow while validation accuracy on the classes seen is below
   float plateau_level = 0.1f;  // PlateauGrowth: grow while the task's training loss stays above
+  float min_gain = 0.01f;      // probe policies: validation accuracy a growth must add
+  float gain_per_flops = 0.1f; // LayerProbeGrowth: and per unit of FLOPs ratio it adds (1 point per 10%)
+  float budget = 0.43f;        // distill_grow_budget: FLOPs ratio the network may reach
+  std::size_t step_divisor = 1;  // growth steps of every growth method divided by this
+  bool log_growth = false;     // print every probe decision
+  bool loss_signal = false;    // --probe-signal loss: probes judged by the training loss
+  std::vector<std::size_t> start;  // --start: widths of the growable layers before the first task (empty: 25%)
 };
 
 struct Split {
@@ -286,6 +317,18 @@ std::size_t dm_ram(std::size_t m) {
   return sizeof(E) + 3 * m * E::input_size * sizeof(float) + Cfg::networks * (E::output_size + 1) * sizeof(float);
 }
 
+// The probe learner's policy and scratch (learn_task_probed instead of learn_task).
+template <class G, class P, std::size_t K>
+struct Probed {
+  P policy{};
+  ta::GrowthProbe<G, K>* probe = nullptr;
+  bool log = false;
+};
+template <class T>
+struct is_probed : std::false_type {};
+template <class G, class P, std::size_t K>
+struct is_probed<Probed<G, P, K>> : std::true_type {};
+
 // One learner run of the cycle over the 5 tasks.
 //   Buffer: the buffer type; fill(t, buffer, net) consolidates task t's classes into it.
 //   Policy: the growth hook (ta::NoGrowth for a fixed network).
@@ -302,7 +345,24 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   ta::Rng rng(seed);
   net->init(rng);
   ta::Rng grow_rng(seed + 1000u);
-  if constexpr (!std::is_same_v<Policy, ta::NoGrowth>) policy.rng = &grow_rng;
+  if constexpr (!std::is_same_v<Policy, ta::NoGrowth> && !is_probed<Policy>::value) policy.rng = &grow_rng;
+  // --start: a growable network grown (function-preserving) to these widths before the first task.
+  if constexpr (!std::is_same_v<Net, typename Cfg::Net> && !std::is_same_v<Net, typename Cfg::Small>) {
+    if (!p.start.empty()) {
+      std::size_t w[Net::layer_count], add[Net::layer_count] = {};
+      ta::active_widths(*net, w);
+      for (std::size_t i = 0, k = 0; i < Net::layer_count; ++i)
+        if (Cfg::step[i] > 0) {
+          const std::size_t want = k < p.start.size() ? p.start[k] : w[i];
+          add[i] = want > w[i] ? want - w[i] : 0;
+          ++k;
+        }
+      if (ta::grow_all(*net, add, grow_rng) != ta::Status::ok) {
+        std::fprintf(stderr, "continual: --start widths beyond the maximum\n");
+        std::exit(2);
+      }
+    }
+  }
   ta::SGD<Net> sgd(p.lr);
   ta::TaskConfig tc;
   tc.epochs = p.epochs;
@@ -318,14 +378,34 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
     for (std::size_t c = 2 * t; c < 2 * t + 2; ++c) task_idx.insert(task_idx.end(), s.by_class[c].begin(), s.by_class[c].end());
     order.resize(ta::order_entries(task_idx.size(), buffer.count()));
     max_order = std::max(max_order, order.size());
-    if constexpr (!std::is_same_v<Policy, ta::NoGrowth>) policy.start_task(t);
-    const ta::TaskReport r = ta::learn_task(*net, sgd, *acc, buffer, task_idx.size(),
-        [&](std::size_t i, float* x) {
-          std::memcpy(x, s.train.sample(task_idx[i]), sizeof(float) * Net::input_size);
-          return s.train.y[task_idx[i]];
-        },
-        ta::Span<std::uint32_t>(order.data(), order.size()), tc, rng, policy,
-        [&] { return accuracy_on(*net, s, 0, 2 * t + 2, true); }, 16);
+    auto sample = [&](std::size_t i, float* x) {
+      std::memcpy(x, s.train.sample(task_idx[i]), sizeof(float) * Net::input_size);
+      return s.train.y[task_idx[i]];
+    };
+    const ta::Span<std::uint32_t> span(order.data(), order.size());
+    ta::TaskReport r;
+    if constexpr (is_probed<Policy>::value) {
+      r = ta::learn_task_probed(*net, sgd, *acc, buffer, task_idx.size(), sample, span, tc, rng, policy.policy,
+                                *policy.probe, grow_rng, [&](Net& n) { return accuracy_on(n, s, 0, 2 * t + 2, true); },
+                                t, 16);
+      if (policy.log) {
+        const auto& pr = *policy.probe;
+        std::printf("  %s m=%zu seed %u task %zu: grown %zu, widths %s, control val %.4f loss %.4f, FLOPs %.3f;",
+                    method.c_str(), m, seed, t, r.grown, widths_of(*net).c_str(),
+                    static_cast<double>(pr.control_accuracy), static_cast<double>(pr.control_loss),
+                    static_cast<double>(pr.flops_now));
+        for (std::size_t k = 0; k < pr.candidates; ++k)
+          if (pr.measured[k].available)
+            std::printf(" cand %zu gain %+.4f (val %.4f, loss %.4f) -> FLOPs %.3f;", k,
+                        static_cast<double>(pr.measured[k].gain), static_cast<double>(pr.trial_accuracy[k]),
+                        static_cast<double>(pr.trial_loss[k]), static_cast<double>(pr.measured[k].flops_after));
+        std::printf(" %s\n", ta::to_string(pr.last.decision.reason));
+      }
+    } else {
+      if constexpr (!std::is_same_v<Policy, ta::NoGrowth>) policy.start_task(t);
+      r = ta::learn_task(*net, sgd, *acc, buffer, task_idx.size(), sample, span, tc, rng, policy,
+                         [&] { return accuracy_on(*net, s, 0, 2 * t + 2, true); }, 16);
+    }
     row.grown += r.grown;
     if (r.status != ta::Status::ok) std::printf("  task %zu: %s\n", t, ta::to_string(r.status));
     row.train_flops += 2.0 * r.macs;
@@ -369,7 +449,8 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
   };
   const bool needs_dm = want("distill_mix") || want("distill_concat") || want("distill_mix_int8") ||
                         want("distill_mix_small") || want("fixed_large") || want("distill_grow_threshold") ||
-                        want("distill_grow_plateau");
+                        want("distill_grow_plateau") || want("distill_grow_probe") || want("distill_grow_layer") ||
+                        want("distill_grow_budget") || want("distill_grow_none");
   Distilled<Cfg> dist;
   if (needs_dm && m > 0) distill_dm<Cfg>(s, p, m, seed, dist);
   // Consolidation steps: copying the (already distilled) classes of task t in.
@@ -457,13 +538,43 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     using G = typename Cfg::Grow;
     ta::PolicyGrowth<G, decltype(policy_value)> hook;
     hook.policy = policy_value;
-    for (std::size_t i = 0; i < G::layer_count; ++i) hook.step[i] = Cfg::step[i];
+    for (std::size_t i = 0; i < G::layer_count; ++i) hook.step[i] = Cfg::step[i] / p.step_divisor;
     auto store = std::make_unique<F32>();
     progress(run_learner<G, Cfg>(s, p, name, m, seed, ta::Replay::mix, false, *store, dm_fill(*store), dm_ram<Cfg>(m),
                                  hook));
   };
   if (want("distill_grow_threshold")) grow_run("distill_grow_threshold", ta::ThresholdGrowth{p.threshold});
   if (want("distill_grow_plateau")) grow_run("distill_grow_plateau", ta::PlateauGrowth{p.plateau_level});
+  // Growth by probing: a control and a grown trial retrained on the task, the
+  // gain measured on the validation samples of the classes seen.
+  //   probe   ProbeGrowth: the step of every layer at once (grow_all) when it gains min_gain
+  //   layer   LayerProbeGrowth: one layer at a time, the best gain per FLOP, at
+  //           least gain_per_flops per unit of FLOPs ratio, no budget
+  //   budget  layer with a FLOPs budget (p.budget of the maximum)
+  auto probe_run = [&](const char* name, auto policy_value, bool each_layer) {
+    using G = typename Cfg::Grow;
+    constexpr std::size_t K = G::layer_count;
+    auto probe = std::make_unique<ta::GrowthProbe<G, K>>();
+    std::size_t step[G::layer_count];
+    for (std::size_t i = 0; i < G::layer_count; ++i) step[i] = Cfg::step[i] / p.step_divisor;
+    if ((each_layer ? probe->add_each_layer(step) : probe->add_candidate(step)) != ta::Status::ok) std::abort();
+    probe->signal = p.loss_signal ? ta::ProbeSignal::training_loss : ta::ProbeSignal::validation_accuracy;
+    Probed<G, decltype(policy_value), K> hook{policy_value, probe.get(), p.log_growth};
+    auto store = std::make_unique<F32>();
+    progress(run_learner<G, Cfg>(s, p, name, m, seed, ta::Replay::mix, false, *store, dm_fill(*store), dm_ram<Cfg>(m),
+                                 hook));
+  };
+  if (want("distill_grow_none")) {
+    using G = typename Cfg::Grow;
+    auto store = std::make_unique<F32>();
+    progress(run_learner<G, Cfg>(s, p, "distill_grow_none", m, seed, ta::Replay::mix, false, *store, dm_fill(*store),
+                                 dm_ram<Cfg>(m)));
+  }
+  if (want("distill_grow_probe")) probe_run("distill_grow_probe", ta::ProbeGrowth{p.min_gain}, false);
+  if (want("distill_grow_layer"))
+    probe_run("distill_grow_layer", ta::LayerProbeGrowth{p.min_gain, p.gain_per_flops, 1.0f}, true);
+  if (want("distill_grow_budget"))
+    probe_run("distill_grow_budget", ta::LayerProbeGrowth{p.min_gain, p.gain_per_flops, p.budget}, true);
   if (want("distill_mix_gm")) {
     using GM = ta::GradientMatching<Net, Cfg::max_m>;
     auto gm = std::make_unique<GM>();
@@ -682,6 +793,12 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
               sizeof(ta::SyntheticStore<classes, Cfg::max_m, Net::input_size>),
               sizeof(ta::SyntheticStore<classes, Cfg::max_m, Net::input_size, std::int8_t>), Cfg::networks,
               sizeof(ta::DistributionMatching<Net, Cfg::max_m, Cfg::networks>));
+  for (std::size_t i = 0; i < Cfg::Grow::layer_count; ++i)
+    if (Cfg::step[i] % p.step_divisor != 0) {
+      std::fprintf(stderr, "continual: --step-divisor %zu does not divide the growth step %zu\n", p.step_divisor,
+                   Cfg::step[i]);
+      return 2;
+    }
   std::vector<Row> rows;
   const Clock::time_point start = Clock::now();
   std::size_t total = 0, done = 0;
@@ -759,6 +876,10 @@ int main(int argc, char** argv) {
   bool quick = false, timing = false;
   int seeds = -1;
   std::string methods;
+  double min_gain = 0.01, gain_per_flops = 0.1, budget = 0.43;
+  int step_divisor = 1;
+  bool log_growth = false;
+  std::string start, ms, signal = "accuracy";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") quick = true;
@@ -768,9 +889,19 @@ int main(int argc, char** argv) {
     else if (a == "--csv" && i + 1 < argc) csv = argv[++i];
     else if (a == "--seeds" && i + 1 < argc) seeds = std::atoi(argv[++i]);
     else if (a == "--methods" && i + 1 < argc) methods = argv[++i];
+    else if (a == "--min-gain" && i + 1 < argc) min_gain = std::atof(argv[++i]);
+    else if (a == "--gain-per-flops" && i + 1 < argc) gain_per_flops = std::atof(argv[++i]);
+    else if (a == "--budget" && i + 1 < argc) budget = std::atof(argv[++i]);
+    else if (a == "--step-divisor" && i + 1 < argc) step_divisor = std::atoi(argv[++i]);
+    else if (a == "--log-growth") log_growth = true;
+    else if (a == "--start" && i + 1 < argc) start = argv[++i];
+    else if (a == "--ms" && i + 1 < argc) ms = argv[++i];
+    else if (a == "--probe-signal" && i + 1 < argc) signal = argv[++i];
     else {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
-                           " [--seeds N] [--methods a,b] [--time-distill]\n");
+                           " [--seeds N] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
+                           " [--budget F] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
+                           " [--probe-signal accuracy|loss]\n");
       return 2;
     }
   }
@@ -786,6 +917,27 @@ int main(int argc, char** argv) {
   if (!load(dataset, s)) return 1;
   if (timing) return time_distill(s);
   Protocol p;
+  if (!(min_gain >= 0.0 && min_gain <= 1.0) || !(gain_per_flops >= 0.0) || !(budget > 0.0 && budget <= 1.0) ||
+      step_divisor < 1) {
+    std::fprintf(stderr, "continual: --min-gain in [0, 1], --gain-per-flops >= 0, --budget in (0, 1], "
+                         "--step-divisor >= 1\n");
+    return 2;
+  }
+  p.min_gain = static_cast<float>(min_gain);
+  p.gain_per_flops = static_cast<float>(gain_per_flops);
+  p.budget = static_cast<float>(budget);
+  p.step_divisor = static_cast<std::size_t>(step_divisor);
+  p.log_growth = log_growth;
+  if (signal != "accuracy" && signal != "loss") {
+    std::fprintf(stderr, "continual: --probe-signal accuracy|loss\n");
+    return 2;
+  }
+  p.loss_signal = signal == "loss";
+  for (std::size_t a = 0; a < start.size();) {
+    const std::size_t b = std::min(start.find(',', a), start.size());
+    p.start.push_back(static_cast<std::size_t>(std::atoi(start.substr(a, b - a).c_str())));
+    a = b + 1;
+  }
   p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_bytes", "distill_mix", "distill_concat",
                "distill_mix_int8", "distill_mix_f32eq", "distill_mix_gm", "distill_mix_small", "fixed_large",
                "distill_grow_threshold", "distill_grow_plateau"};
@@ -804,6 +956,19 @@ int main(int argc, char** argv) {
   if (model == "cnn")
     p.methods = {"naive", "joint", "replay_mix", "replay_concat", "distill_mix", "distill_concat", "distill_mix_int8",
                  "distill_mix_small", "fixed_large", "distill_grow_threshold", "distill_grow_plateau"};
+  if (!ms.empty()) {
+    p.ms.clear();
+    for (std::size_t a = 0; a < ms.size();) {
+      const std::size_t b = std::min(ms.find(',', a), ms.size());
+      const int v = std::atoi(ms.substr(a, b - a).c_str());
+      if (v < 1 || v > (dataset == "digits" ? 10 : 54)) {
+        std::fprintf(stderr, "continual: --ms values in 1..%d\n", dataset == "digits" ? 10 : 54);
+        return 2;
+      }
+      p.ms.push_back(static_cast<std::size_t>(v));
+      a = b + 1;
+    }
+  }
   if (!methods.empty()) {
     p.methods.clear();
     for (std::size_t a = 0; a <= methods.size();) {

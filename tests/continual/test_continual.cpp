@@ -384,6 +384,107 @@ TEST_CASE("growth hook: the learner retrains after each growth the policy asks f
                        [] { return 0.0f; }).grown == 0);
 }
 
+namespace {
+using G2 = ta::Sequential<ta::Input<64>, ta::GrowableDense<32, 8>, ta::ReLU, ta::Dense<10>>;
+G2 g_net, g_ref, g_trial;
+bool g_trial_seen = false;
+ta::GradientAccumulator<G2> g_acc;
+ta::GrowthProbe<G2, 1> g_probe;
+bool same_parameters(const G2& a, const G2& b) {
+  return a.active_width<0>() == b.active_width<0>() &&
+         std::memcmp(a.parameters().data(), b.parameters().data(), G2::param_count * sizeof(float)) == 0;
+}
+}  // namespace
+
+TEST_CASE("growth by probing: keep leaves the task's training alone; a taken growth is the trial, bit for bit") {
+  make_class(real, 8);
+  auto task = [](std::size_t i, float* x) {
+    std::memcpy(x, real + i * D, D * sizeof(float));
+    return static_cast<unsigned>(i % 2);
+  };
+  std::uint32_t order[N];
+  const ta::Span<std::uint32_t> span(order, N);
+  ta::TaskConfig tc;
+  tc.epochs = 2;
+  const std::size_t step[G2::layer_count] = {8, 0, 0};
+  g_probe = ta::GrowthProbe<G2, 1>{};
+  REQUIRE(g_probe.add_candidate(step) == ta::Status::ok);
+  CHECK(g_probe.add_candidate(step) == ta::Status::capacity_exceeded);  // full
+  const std::size_t none[G2::layer_count] = {};
+  CHECK(ta::GrowthProbe<G2, 3>{}.add_candidate(none) == ta::Status::bad_hyperparameter);
+  ta::GrowthProbe<G2, 3> each;
+  const std::size_t two[G2::layer_count] = {8, 0, 4};
+  CHECK(each.add_each_layer(two) == ta::Status::ok);
+  CHECK(each.candidates == 2);
+  CHECK(each.step[1][2] == 4);
+  CHECK(each.step[1][0] == 0);
+
+  // The reference: the task trained alone.
+  ta::Rng r1(21), g1(5);
+  g_ref.init(r1);
+  g_net = g_ref;
+  ta::Rng r2 = r1, g2 = g1;
+  ta::SGD<G2> sgd(0.05f), sgd2(0.05f);
+  const ta::TaskReport alone = ta::train_task(g_ref, sgd, g_acc, ta::NoBuffer{}, N, task, span, tc, r1);
+  // A validation that sees no gain in width: keep, and nothing but the task's training happened.
+  const ta::LayerProbeGrowth policy{0.01f, 0.0f, 1.0f, 1};
+  ta::TaskReport r = ta::learn_task_probed(g_net, sgd2, g_acc, ta::NoBuffer{}, N, task, span, tc, r2, policy, g_probe,
+                                           g2, [](G2&) { return 0.5f; });
+  CHECK(r.grown == 0);
+  CHECK(g_probe.last.decision.reason == ta::GrowthReason::keep_good_enough);
+  CHECK(g_probe.measured[0].available);
+  CHECK(g_probe.measured[0].gain == 0.0f);
+  CHECK(std::fabs(g_probe.flops_now - 0.25f) < 1e-6f);
+  CHECK(std::fabs(g_probe.measured[0].flops_after - 0.5f) < 1e-6f);
+  CHECK(same_parameters(g_net, g_ref));
+  CHECK(r1.next_u32() == r2.next_u32());  // the learner's stream went on as without the probe
+  CHECK(g1.next_u32() == g2.next_u32());
+  CHECK(r.samples == alone.samples);
+  CHECK(r.macs > 2.5 * alone.macs);  // the control and the trial were paid for
+
+  // A validation that rewards width (0.25 per 8 units): grow once (the round
+  // limit), and the network is the trial: grown by the same draws, retrained the same way.
+  ta::Rng r3(22), g3(6);
+  g_ref.init(r3);
+  g_net = g_ref;
+  ta::Rng r4 = r3, g4 = g3;
+  (void)ta::train_task(g_ref, sgd, g_acc, ta::NoBuffer{}, N, task, span, tc, r3);
+  REQUIRE(ta::grow_all(g_ref, step, g3) == ta::Status::ok);
+  (void)ta::train_task(g_ref, sgd, g_acc, ta::NoBuffer{}, N, task, span, tc, r3);
+  auto by_width = [](G2& n) {
+    if (n.active_width<0>() == 16 && !g_trial_seen) {  // the first trial at 16
+      g_trial = n;
+      g_trial_seen = true;
+    }
+    return static_cast<float>(n.active_width<0>()) / 32.0f;
+  };
+  g_trial_seen = false;
+  r = ta::learn_task_probed(g_net, sgd2, g_acc, ta::NoBuffer{}, N, task, span, tc, r4, policy, g_probe, g4, by_width);
+  CHECK(r.grown == 1);
+  REQUIRE(g_trial_seen);
+  CHECK(same_parameters(g_net, g_trial));
+  CHECK(g_probe.last.decision.reason == ta::GrowthReason::keep_round_limit);
+  CHECK(g_net.active_width<0>() == 16);
+  CHECK(same_parameters(g_net, g_ref));
+  CHECK(r3.next_u32() == r4.next_u32());
+  CHECK(r.samples == 2 * alone.samples);
+
+  // The same reward past a FLOPs budget of 0.4: kept at 8, the reason logged.
+  g_net.init(r4);
+  const ta::LayerProbeGrowth budget{0.01f, 0.0f, 0.4f};
+  r = ta::learn_task_probed(g_net, sgd2, g_acc, ta::NoBuffer{}, N, task, span, tc, r4, budget, g_probe, g4, by_width);
+  CHECK(r.grown == 0);
+  CHECK(g_probe.last.decision.reason == ta::GrowthReason::keep_over_budget);
+  CHECK(g_net.active_width<0>() == 8);
+  // Without a round limit it grows while it pays, up to the maximum.
+  const ta::LayerProbeGrowth open{0.01f, 0.0f, 1.0f};
+  r = ta::learn_task_probed(g_net, sgd2, g_acc, ta::NoBuffer{}, N, task, span, tc, r4, open, g_probe, g4, by_width);
+  CHECK(r.grown == 3);
+  CHECK(g_net.active_width<0>() == 32);
+  CHECK(g_probe.last.decision.reason == ta::GrowthReason::keep_at_maximum);
+  CHECK(ta::check_health(g_net) == ta::Status::ok);
+}
+
 TEST_CASE("P3 metrics: final, average incremental accuracy and forgetting") {
   ta::AccuracyMatrix<3> m;
   m.set(0, 0, 1.0f);

@@ -1,7 +1,8 @@
 // Continual class-incremental learning: dataset distillation (distribution
 // and gradient matching, streaming), the distilled store (float32 or int8),
 // random exemplars, the incremental learner and its metrics, model size
-// adaption (growable layers, growth policies) and the learner's growth hook.
+// adaption (growable layers, growth policies), the learner's growth hook and
+// growth by probing.
 #pragma once
 
 #include "distill.hpp"
@@ -14,6 +15,7 @@
 #include "learner.hpp"
 #include "metrics.hpp"
 #include "policy_hook.hpp"
+#include "probe.hpp"
 #include "reservoir.hpp"
 #include "store.hpp"
 #include "synthetic.hpp"

@@ -15,6 +15,15 @@
 //                    way) gained at least min_gain held-out accuracy: the
 //                    direct measure, at the price of a second network and a
 //                    second training.
+//   LayerProbeGrowth the probe per candidate (one layer grown alone, or any
+//                    step vector), each probe's gain measured against a
+//                    control copy trained the same way at the same width (so
+//                    the extra training is not counted as gain), the FLOPs it
+//                    would add in the decision: the candidate with the most
+//                    gain per extra FLOP among those that gain at least
+//                    min_gain, at least gain_per_flops per unit of FLOPs
+//                    ratio, and stay within a FLOPs budget.
+//                    (continual/probe.hpp trains the probes.)
 //
 // Each decide() returns keep with a reason when growth cannot help or the
 // metrics cannot tell (a metric NaN or out of range: invalid_metrics, never a
@@ -44,6 +53,8 @@ enum class GrowthReason : unsigned char {
   keep_at_maximum,       // nothing can grow any more
   keep_round_limit,      // this task has been grown max_rounds times
   keep_invalid_metrics,  // a metric the policy needs is missing, NaN or out of range
+  keep_over_budget,      // a growth would gain enough but exceed the FLOPs budget
+  keep_too_costly,       // a growth gains at least min_gain, but too little for the FLOPs it adds
 };
 
 struct GrowthDecision {
@@ -60,6 +71,8 @@ constexpr const char* to_string(GrowthReason r) noexcept {
     case GrowthReason::keep_at_maximum: return "keep: every growable layer at its maximum";
     case GrowthReason::keep_round_limit: return "keep: this task was grown the allowed number of times";
     case GrowthReason::keep_invalid_metrics: return "keep: metrics missing or invalid";
+    case GrowthReason::keep_over_budget: return "keep: the growths that gain enough exceed the FLOPs budget";
+    case GrowthReason::keep_too_costly: return "keep: the gain is too small for the FLOPs the growth adds";
   }
   return "unknown reason";
 }
@@ -126,5 +139,111 @@ struct ProbeGrowth {
     return detail::grow_if(m.probe_gain >= min_gain, GrowthReason::grow_probe_gain);
   }
 };
+
+// One probed growth: held-out accuracy of the grown copy minus that of the
+// control (the same copy trained the same way without growing), and the
+// inference FLOPs after the growth as a fraction of the network at its
+// maximum widths. available = false: this growth cannot be taken (no room).
+struct ProbeCandidate {
+  float gain = -2.0f;
+  float flops_after = -1.0f;
+  bool available = false;
+};
+
+struct ProbeChoice {
+  GrowthDecision decision{};
+  std::size_t candidate = 0;  // which candidate to take (meaningful when decision.grow)
+};
+
+namespace detail {
+inline bool is_gain(float g) noexcept { return is_finite(g) && g >= -1.0f && g <= 1.0f; }
+// Candidates valid: each available one has a gain in [-1, 1] and FLOPs after
+// in (flops_now, 1]; at least one is available (else `any` false).
+inline bool valid_candidates(const ProbeCandidate* c, std::size_t n, float flops_now, bool& any) noexcept {
+  any = false;
+  if (c == nullptr && n > 0) return false;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!c[i].available) continue;
+    if (!is_gain(c[i].gain) || !is_fraction(c[i].flops_after) || !(c[i].flops_after > flops_now)) return false;
+    any = true;
+  }
+  return true;
+}
+}  // namespace detail
+
+// Per-candidate probes with the cost in the decision. A candidate qualifies
+// when its gain is at least min_gain (noise: one validation sample is worth
+// 1/|validation set|), at least gain_per_flops x the FLOPs ratio it adds
+// (0.1: one point for every 10% of the maximum network's FLOPs) and its FLOPs
+// after the growth stay within budget (a fraction of the maximum; 1: no
+// budget). Of those it takes the one with the most gain per added FLOP.
+struct LayerProbeGrowth {
+  float min_gain = 0.01f;
+  float gain_per_flops = 0.0f;
+  float budget = 1.0f;
+  std::size_t max_rounds = 1000;
+
+  ProbeChoice choose(const GrowthMetrics& m, const ProbeCandidate* c, std::size_t n, float flops_now) const noexcept {
+    ProbeChoice out;
+    bool any = false;
+    if (!detail::is_fraction(min_gain) || !is_finite(gain_per_flops) || gain_per_flops < 0.0f ||
+        !detail::is_fraction(budget) || !detail::is_fraction(flops_now) ||
+        !detail::valid_candidates(c, n, flops_now, any))
+      return out;  // keep_invalid_metrics
+    GrowthMetrics lm = m;
+    lm.can_grow = m.can_grow && any;
+    if (detail::limited(lm, max_rounds, out.decision)) return out;
+    bool over_budget = false, too_costly = false, found = false;
+    float best = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!c[i].available || c[i].gain < min_gain) continue;
+      const float added = c[i].flops_after - flops_now;  // > 0 (checked)
+      if (c[i].gain < gain_per_flops * added) {
+        too_costly = true;
+        continue;
+      }
+      if (c[i].flops_after > budget) {
+        over_budget = true;
+        continue;
+      }
+      const float score = c[i].gain / added;
+      if (!found || score > best) {
+        found = true;
+        best = score;
+        out.candidate = i;
+      }
+    }
+    if (found) out.decision = {true, GrowthReason::grow_probe_gain};
+    else if (over_budget) out.decision = {false, GrowthReason::keep_over_budget};
+    else if (too_costly) out.decision = {false, GrowthReason::keep_too_costly};
+    else out.decision = {false, GrowthReason::keep_good_enough};
+    return out;
+  }
+};
+
+// ProbeGrowth over probed candidates: the candidate with the largest gain,
+// judged by decide() (no cost, no budget).
+inline ProbeChoice choose_probe(const ProbeGrowth& p, const GrowthMetrics& m, const ProbeCandidate* c, std::size_t n,
+                                float flops_now) noexcept {
+  ProbeChoice out;
+  bool any = false;
+  if (!detail::is_fraction(flops_now) || !detail::valid_candidates(c, n, flops_now, any)) return out;
+  GrowthMetrics pm = m;
+  pm.can_grow = m.can_grow && any;
+  bool found = false;
+  for (std::size_t i = 0; i < n; ++i)
+    if (c[i].available && (!found || c[i].gain > c[out.candidate].gain)) {
+      found = true;
+      out.candidate = i;
+    }
+  if (found) pm.probe_gain = c[out.candidate].gain;
+  else pm.probe_gain = 0.0f;  // nothing to probe: decide() says keep_at_maximum
+  out.decision = p.decide(pm);
+  return out;
+}
+inline ProbeChoice choose_probe(const LayerProbeGrowth& p, const GrowthMetrics& m, const ProbeCandidate* c,
+                                std::size_t n, float flops_now) noexcept {
+  return p.choose(m, c, n, flops_now);
+}
 
 }  // namespace tinyadapt

@@ -141,6 +141,21 @@ struct NoGrowth {
   }
 };
 
+namespace detail {
+// A retraining after a growth joins the task's report: counts add up, the
+// losses are the retraining's.
+inline void add_training(TaskReport& r, const TaskReport& again) noexcept {
+  r.status = again.status;
+  r.samples += again.samples;
+  r.steps += again.steps;
+  r.refused += again.refused;
+  r.macs += again.macs;
+  r.mean_loss = again.mean_loss;
+  r.last_epoch_loss = again.last_epoch_loss;
+  r.previous_epoch_loss = again.previous_epoch_loss;
+}
+}  // namespace detail
+
 // The cycle's "train -> evaluate -> grow if needed": trains the task, then
 // while the policy grows the network (at most max_growth times), retrains on
 // the same task and re-evaluates. validate() returns the validation accuracy.
@@ -151,15 +166,7 @@ TaskReport learn_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
                       Validate&& validate, std::size_t max_growth = 8) noexcept {
   TaskReport r = train_task<Loss>(net, opt, acc, buffer, n, sample, order, cfg, rng);
   while (r.status == Status::ok && r.grown < max_growth && policy.after_task(net, r, validate())) {
-    const TaskReport again = train_task<Loss>(net, opt, acc, buffer, n, sample, order, cfg, rng);
-    r.status = again.status;
-    r.samples += again.samples;
-    r.steps += again.steps;
-    r.refused += again.refused;
-    r.macs += again.macs;
-    r.mean_loss = again.mean_loss;
-    r.last_epoch_loss = again.last_epoch_loss;
-    r.previous_epoch_loss = again.previous_epoch_loss;
+    detail::add_training(r, train_task<Loss>(net, opt, acc, buffer, n, sample, order, cfg, rng));
     ++r.grown;
   }
   return r;
