@@ -8,7 +8,7 @@
 //
 //   fleet_sim [--devices N] [--rounds R] [--quick] [--csv FILE] [--threads T] [--seed S]
 //             [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--eps0 E] [--lr LR]
-//             [--robust-clip C] [--clip-factor F] [--only LABEL] [--scale-only] [--no-scale]
+//             [--robust-clip C] [--clip-factor F] [--clip-range X] [--only LABEL] [--scale-only] [--no-scale]
 //
 //   (no flags)   devices 200, rounds 300: the rule × attack table, the
 //                compression runs (float32, int8, top-10% sparse Δ) and the
@@ -28,6 +28,8 @@
 //   --scale-only only the scale runs; --no-scale: all but them
 //   --eps0 E     the server's ε0 for every rule (default: each rule's, eps0_of)
 //   --clip-factor F  clip_adaptive: C = F × the median norm of the last round (1)
+//   --clip-range X   clip_adaptive: C stays within [--clip / X, --clip × X] (2: without
+//                this bound, 100, the scale attack runs away: see the README)
 //
 // Attacks (the poisoned share, default 20%, fixed devices): signflip (−10 Δ),
 // scale (100 Δ), noise (Δ replaced by N(0, 1) per parameter), nan (a NaN in
@@ -41,7 +43,7 @@
 // clipped to norm C, then the running mean: streaming, no buffer),
 // clip_adaptive (the same with C of round r+1 = the median norm of round r's
 // accepted updates × --clip-factor, meta/adaptive_clip.hpp: starts at --clip,
-// moves by at most 2× per round, within [--clip / 100, --clip × 100]), median,
+// moves by at most 2× per round, within [--clip / X, --clip × X], X = --clip-range), median,
 // trimmed (25% off each end), geomed (geometric median): these three hold
 // the round's updates in a meta::RobustRound (devices × 4,353 floats).
 //
@@ -120,6 +122,7 @@ struct Options {
   float clip = 0.5f;  // about the honest median |Δ| of round 0 (the run prints it)
   float robust_clip = INFINITY;  // clipping before median, trimmed mean and geometric median (off)
   float clip_factor = 1.0f;      // clip_adaptive: C = factor × the last round's median norm
+  float clip_range = 2.0f;       // clip_adaptive: C within [clip / range, clip × range]
   std::uint32_t val_tasks = 50, test_tasks = 200, checkpoints = 10;
   bool quick = false, progress = true;
 };
@@ -240,7 +243,7 @@ class Fleet {
     auto server = std::make_unique<meta::Server<W1>>(init_, ta::LinearDecayLR{eps0, 0.0f, rounds});
     auto staging = std::make_unique<meta::Parameters<W1>>();
     auto aclip = std::make_unique<meta::AdaptiveClip<kClipNorms>>(opt_.seed);
-    if (aclip->configure({opt_.clip, opt_.clip_factor, opt_.clip / 100.0f, opt_.clip * 100.0f, 2.0f}) != ta::Status::ok)
+    if (aclip->configure({opt_.clip, opt_.clip_factor, opt_.clip / opt_.clip_range, opt_.clip * opt_.clip_range, 2.0f}) != ta::Status::ok)
       std::abort();
     std::vector<std::uint32_t> order;
     const std::uint32_t every = rounds / (opt_.checkpoints ? opt_.checkpoints : 1);
@@ -641,6 +644,7 @@ int main(int argc, char** argv) {
     else if (a == "--clip" && v) ok = parse_float(argv[++i], 1e-6f, 1e6f, o.clip);
     else if (a == "--robust-clip" && v) ok = parse_float(argv[++i], 1e-6f, 1e6f, o.robust_clip);
     else if (a == "--clip-factor" && v) ok = parse_float(argv[++i], 1e-3f, 1e3f, o.clip_factor);
+    else if (a == "--clip-range" && v) ok = parse_float(argv[++i], 1.0f, 1e4f, o.clip_range);
     else if (a == "--eps0" && v) ok = parse_float(argv[++i], 0.0f, 1000.0f, o.eps0);
     else if (a == "--lr" && v) ok = parse_float(argv[++i], 0.0f, 1.0f, o.lr);
     else if (a == "--only" && v) only = argv[++i];
@@ -649,7 +653,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: fleet_sim [--devices N (5..10000)] [--rounds R] [--quick] [--csv FILE] [--threads T] "
                    "[--seed S] [--poison F] [--drop F] [--stragglers F] [--corrupt F] [--clip C] [--eps0 E] [--lr LR] "
-                   "[--robust-clip C] [--clip-factor F] [--only LABEL] [--scale-only] [--no-scale]\n");
+                   "[--robust-clip C] [--clip-factor F] [--clip-range X] [--only LABEL] [--scale-only] [--no-scale]\n");
       return 2;
     }
   }
