@@ -7,11 +7,12 @@
 //                Fashion-MNIST MLP 3 seeds, CNN 2 seeds; m = 1, 10 and 1% of a
 //                class (digits: 1 = 1%; Fashion-MNIST: 54)
 //     --quick    the test's mode: digits MLP, one seed, m = 10, methods naive,
-//                replay_mix, distill_mix, distill_grow_threshold; exits nonzero
+//                replay_mix, distill_mix, distill_grow_threshold,
+//                distill_grow_layer; exits nonzero
 //                unless distilled replay beats naive fine-tuning by 30 points
 //                of final accuracy, a growth step leaves every test output
-//                bit-identical and the growing learner ends within 5 points of
-//                the fixed large network
+//                bit-identical and the growing and the probing learners end
+//                within 5 points of the fixed large network
 //     --csv      results (default continual_<dataset>_<model>.csv), one row per
 //                method, m, seed; FILE with .matrix.csv gets the accuracy
 //                matrices, FILE with .png a plot (gnuplot; skipped when missing)
@@ -866,6 +867,17 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
   }
   std::printf("OK: the growing learner reaches %.1f%% (fixed large network %.1f%%)\n", 100.0 * grow_acc,
               100.0 * distill);
+  // Growth by probing: every decision has a reason, the network stays in range.
+  const Row* probed = nullptr;
+  for (const Row& r : rows)
+    if (r.method == "distill_grow_layer") probed = &r;
+  if (probed == nullptr || !(probed->flops_ratio > 0.0f && probed->flops_ratio <= 1.0f) ||
+      !(probed->final_acc > distill - 0.05f)) {
+    std::printf("FAIL: the probing learner is missing, out of range or more than 5 points below the fixed large one\n");
+    return 1;
+  }
+  std::printf("OK: the probing learner reaches %.1f%% at %.0f%% of the FLOPs\n", 100.0 * probed->final_acc,
+              100.0 * probed->flops_ratio);
   return 0;
 }
 
@@ -940,7 +952,8 @@ int main(int argc, char** argv) {
   }
   p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_bytes", "distill_mix", "distill_concat",
                "distill_mix_int8", "distill_mix_f32eq", "distill_mix_gm", "distill_mix_small", "fixed_large",
-               "distill_grow_threshold", "distill_grow_plateau"};
+               "distill_grow_threshold", "distill_grow_plateau", "distill_grow_probe", "distill_grow_layer",
+               "distill_grow_budget"};
   const unsigned n_seeds = seeds > 0 ? static_cast<unsigned>(seeds) : dataset == "digits" ? 5u : model == "mlp" ? 3u : 2u;
   for (unsigned k = 1; k <= n_seeds; ++k) p.seeds.push_back(k);
   if (dataset == "digits") {
@@ -955,7 +968,8 @@ int main(int argc, char** argv) {
   }
   if (model == "cnn")
     p.methods = {"naive", "joint", "replay_mix", "replay_concat", "distill_mix", "distill_concat", "distill_mix_int8",
-                 "distill_mix_small", "fixed_large", "distill_grow_threshold", "distill_grow_plateau"};
+                 "distill_mix_small", "fixed_large", "distill_grow_threshold", "distill_grow_plateau",
+                 "distill_grow_probe", "distill_grow_layer", "distill_grow_budget"};
   if (!ms.empty()) {
     p.ms.clear();
     for (std::size_t a = 0; a < ms.size();) {
@@ -980,7 +994,7 @@ int main(int argc, char** argv) {
   if (quick) {
     p.ms = {10};
     p.seeds = {1};
-    p.methods = {"naive", "replay_mix", "distill_mix", "distill_grow_threshold"};
+    p.methods = {"naive", "replay_mix", "distill_mix", "distill_grow_threshold", "distill_grow_layer"};
   }
   if (dataset == "digits") return run<DigitsMlp>(s, p, csv, quick);
   if (model == "mlp") return run<FashionMlp>(s, p, csv, quick);
