@@ -70,6 +70,9 @@
 //                   alone), LayerProbeGrowth: the best gain per added FLOP
 //                   among those gaining --min-gain and --gain-per-flops
 //   distill_grow_budget the same within --budget of the large network's FLOPs
+//   distill_grow_cheapest  the threshold rule (grow while validation accuracy
+//                   < 0.9) with a FLOPs budget (--budget): each growth takes the
+//                   layer whose step adds the fewest FLOPs (CheapestGrowth)
 //   distill_grow_none   the growable network never grown (with --start: a
 //                   network of those widths through the growable layers)
 //
@@ -451,7 +454,8 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
   const bool needs_dm = want("distill_mix") || want("distill_concat") || want("distill_mix_int8") ||
                         want("distill_mix_small") || want("fixed_large") || want("distill_grow_threshold") ||
                         want("distill_grow_plateau") || want("distill_grow_probe") || want("distill_grow_layer") ||
-                        want("distill_grow_budget") || want("distill_grow_none");
+                        want("distill_grow_budget") || want("distill_grow_none") ||
+                        want("distill_grow_cheapest");
   Distilled<Cfg> dist;
   if (needs_dm && m > 0) distill_dm<Cfg>(s, p, m, seed, dist);
   // Consolidation steps: copying the (already distilled) classes of task t in.
@@ -570,6 +574,23 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     auto store = std::make_unique<F32>();
     progress(run_learner<G, Cfg>(s, p, "distill_grow_none", m, seed, ta::Replay::mix, false, *store, dm_fill(*store),
                                  dm_ram<Cfg>(m)));
+  }
+  // The threshold rule with a FLOPs budget: when it says grow, the layer whose
+  // step adds the fewest FLOPs, within p.budget.
+  if (want("distill_grow_cheapest")) {
+    using G = typename Cfg::Grow;
+    constexpr std::size_t K = G::layer_count;
+    auto probe = std::make_unique<ta::GrowthProbe<G, K>>();
+    std::size_t step[G::layer_count];
+    for (std::size_t i = 0; i < G::layer_count; ++i) step[i] = Cfg::step[i] / p.step_divisor;
+    if (probe->add_each_layer(step) != ta::Status::ok) std::abort();
+    ta::CheapestGrowth<G, ta::ThresholdGrowth, K> hook;
+    hook.policy = ta::ThresholdGrowth{p.threshold};
+    hook.probe = probe.get();
+    hook.budget = p.budget;
+    auto store = std::make_unique<F32>();
+    progress(run_learner<G, Cfg>(s, p, "distill_grow_cheapest", m, seed, ta::Replay::mix, false, *store,
+                                 dm_fill(*store), dm_ram<Cfg>(m), hook));
   }
   if (want("distill_grow_probe")) probe_run("distill_grow_probe", ta::ProbeGrowth{p.min_gain}, false);
   if (want("distill_grow_layer"))

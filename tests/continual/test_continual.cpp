@@ -485,6 +485,50 @@ TEST_CASE("growth by probing: keep leaves the task's training alone; a taken gro
   CHECK(ta::check_health(g_net) == ta::Status::ok);
 }
 
+namespace {
+// Two growable layers: a unit of the first costs 64 + (width of the second) MACs, one of the second (width of the first) + 10.
+using G3 = ta::Sequential<ta::Input<64>, ta::GrowableDense<32, 8>, ta::ReLU, ta::GrowableDense<16, 4>, ta::ReLU,
+                          ta::Dense<10>>;
+G3 g3;
+ta::GrowthProbe<G3, 2> g3_probe;
+}  // namespace
+
+TEST_CASE("cheapest growth: when the policy says grow, the layer whose step adds the fewest FLOPs, within the budget") {
+  ta::Rng rng(31);
+  g3.init(rng);
+  CHECK(g3.inference_flops() == 2 * (64 * 8 + 8 * 4 + 4 * 10));
+  g3_probe = ta::GrowthProbe<G3, 2>{};
+  const std::size_t step[G3::layer_count] = {8, 0, 4, 0, 0};
+  REQUIRE(g3_probe.add_each_layer(step) == ta::Status::ok);
+  ta::CheapestGrowth<G3, ta::ThresholdGrowth, 2> hook;
+  hook.policy = ta::ThresholdGrowth{0.9f};
+  hook.probe = &g3_probe;
+  hook.budget = 0.5f;  // of 2 x 2,720 MACs at (32, 16)
+  const ta::TaskReport r;
+  CHECK_FALSE(hook.after_task(g3, r, 0.5f));  // no Rng: refused
+  CHECK(hook.last.reason == ta::GrowthReason::keep_invalid_metrics);
+  hook.rng = &rng;
+  CHECK_FALSE(hook.after_task(g3, r, 0.95f));  // good enough: nothing changes
+  CHECK(hook.last.reason == ta::GrowthReason::keep_good_enough);
+  CHECK(g3.active_width<2>() == 4);
+  // (8, 8) costs 656 MACs, (16, 4) 1,128: the second layer, up to its maximum.
+  for (std::size_t w = 8; w <= 16; w += 4) {
+    REQUIRE(hook.after_task(g3, r, 0.5f));
+    CHECK(hook.taken == 1);
+    CHECK(g3.active_width<0>() == 8);
+    CHECK(g3.active_width<2>() == w);
+  }
+  // Then only the first layer can grow: (16, 16) is 1,440 of 2,720 MACs, over the budget.
+  CHECK_FALSE(hook.after_task(g3, r, 0.5f));
+  CHECK(hook.last.reason == ta::GrowthReason::keep_over_budget);
+  CHECK(g3.active_width<0>() == 8);
+  hook.budget = 0.6f;
+  REQUIRE(hook.after_task(g3, r, 0.5f));
+  CHECK(hook.taken == 0);
+  CHECK(g3.active_width<0>() == 16);
+  CHECK(hook.rounds == 4);
+}
+
 TEST_CASE("P3 metrics: final, average incremental accuracy and forgetting") {
   ta::AccuracyMatrix<3> m;
   m.set(0, 0, 1.0f);

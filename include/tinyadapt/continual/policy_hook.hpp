@@ -12,6 +12,19 @@
 
 namespace tinyadapt {
 
+// What a growth hook tells its policy after a task's training (or retraining).
+inline GrowthMetrics task_metrics(std::size_t task, std::size_t rounds, const TaskReport& r, float val_accuracy,
+                                  bool can_grow) noexcept {
+  GrowthMetrics m;
+  m.task = task;
+  m.rounds = rounds;
+  m.val_accuracy = val_accuracy;
+  m.train_loss = r.last_epoch_loss;
+  m.train_loss_before = r.previous_epoch_loss;
+  m.can_grow = can_grow;
+  return m;
+}
+
 template <class Net, class Policy>
 struct PolicyGrowth {
   Policy policy{};
@@ -26,14 +39,7 @@ struct PolicyGrowth {
     rounds = 0;
   }
   bool after_task(Net& net, const TaskReport& r, float val_accuracy) noexcept {
-    GrowthMetrics m;
-    m.task = task;
-    m.rounds = rounds;
-    m.val_accuracy = val_accuracy;
-    m.train_loss = r.last_epoch_loss;
-    m.train_loss_before = r.previous_epoch_loss;
-    m.can_grow = can_grow(net, step);
-    last = policy.decide(m);
+    last = policy.decide(task_metrics(task, rounds, r, val_accuracy, can_grow(net, step)));
     if (!last.grow || rng == nullptr || grow_all(net, step, *rng) != Status::ok) return false;
     ++rounds;
     return true;

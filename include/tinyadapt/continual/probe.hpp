@@ -25,6 +25,9 @@
 // Price: two more networks of RAM (control and trial, at the maximum widths)
 // and 1 + candidates extra trainings per decision; their multiply-accumulates
 // are in TaskReport::macs.
+//
+// CheapestGrowth (below) is the budget without probes: a decide() policy says
+// when, the candidate that adds the fewest FLOPs within the budget is taken.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +38,7 @@
 #include "grow.hpp"
 #include "growth_policy.hpp"
 #include "learner.hpp"
+#include "policy_hook.hpp"
 
 namespace tinyadapt {
 
@@ -169,5 +173,61 @@ TaskReport learn_task_probed(Net& net, Opt& opt, GradientAccumulator<Net>& acc, 
   }
   return r;
 }
+
+// The learner's growth hook (learn_task) for a FLOPs budget without probe
+// training: when the policy (any decide() policy, e.g. ThresholdGrowth) says
+// grow, it takes the candidate of `probe` (its step list; its trial network
+// is the scratch that measures FLOPs) that adds the fewest inference FLOPs
+// and stays within `budget` of the network at its maximum widths. For a CNN
+// that is the layer whose channels are cheapest now (conv2 while conv1 is
+// narrow), so the budget buys as many channels as it can.
+template <class Net, class Policy, std::size_t K>
+struct CheapestGrowth {
+  Policy policy{};
+  GrowthProbe<Net, K>* probe = nullptr;  // candidates and scratch
+  float budget = 1.0f;
+  Rng* rng = nullptr;
+  std::size_t task = 0, rounds = 0;
+  GrowthDecision last{};
+  std::size_t taken = 0;  // the candidate of the last growth
+
+  void start_task(std::size_t t) noexcept {
+    task = t;
+    rounds = 0;
+  }
+  bool after_task(Net& net, const TaskReport& r, float val_accuracy) noexcept {
+    if (probe == nullptr || rng == nullptr || !detail::is_fraction(budget)) {
+      last = {false, GrowthReason::keep_invalid_metrics};
+      return false;
+    }
+    bool room = false;
+    for (std::size_t k = 0; k < probe->candidates; ++k) room = room || can_grow(net, probe->step[k]);
+    last = policy.decide(task_metrics(task, rounds, r, val_accuracy, room));
+    if (!last.grow) return false;
+    const double full = detail::max_inference_flops(net, probe->trial);
+    bool found = false;
+    double best = 0.0;
+    for (std::size_t k = 0; k < probe->candidates; ++k) {
+      if (!can_grow(net, probe->step[k])) continue;
+      probe->trial = net;
+      Rng local(1);
+      if (grow_all(probe->trial, probe->step[k], local) != Status::ok) continue;
+      const double f = static_cast<double>(probe->trial.inference_flops());
+      if (!(full > 0.0) || f > static_cast<double>(budget) * full) continue;
+      if (!found || f < best) {
+        found = true;
+        best = f;
+        taken = k;
+      }
+    }
+    if (!found) {
+      last = {false, GrowthReason::keep_over_budget};
+      return false;
+    }
+    if (grow_all(net, probe->step[taken], *rng) != Status::ok) return false;
+    ++rounds;
+    return true;
+  }
+};
 
 }  // namespace tinyadapt
