@@ -30,7 +30,10 @@
 //     --min-gain G    probe policies: validation accuracy a growth must add (0.01)
 //     --gain-per-flops E  distill_grow_layer/budget: and E per unit of FLOPs
 //                ratio it adds (0.1: a point per 10% of the large network's FLOPs)
-//     --budget F distill_grow_budget: FLOPs at most F of the large network's (0.43)
+//     --budget F distill_grow_budget and _cheapest: FLOPs at most F of the large
+//                network's (0.43)
+//     --threshold A  distill_grow_threshold and _cheapest: grow while validation
+//                accuracy on the classes seen is below A (0.9)
 //     --step-divisor D  every growth step divided by D (digits 8/D units ...)
 //     --probe-signal accuracy|loss  a probe's gain: validation accuracy over
 //                the control's (default), or the relative drop of the training loss
@@ -909,7 +912,7 @@ int main(int argc, char** argv) {
   bool quick = false, timing = false;
   int seeds = -1;
   std::string methods;
-  double min_gain = 0.01, gain_per_flops = 0.1, budget = 0.43;
+  double min_gain = 0.01, gain_per_flops = 0.1, budget = 0.43, threshold = 0.9;
   int step_divisor = 1;
   bool log_growth = false;
   std::string start, ms, signal = "accuracy";
@@ -925,6 +928,7 @@ int main(int argc, char** argv) {
     else if (a == "--min-gain" && i + 1 < argc) min_gain = std::atof(argv[++i]);
     else if (a == "--gain-per-flops" && i + 1 < argc) gain_per_flops = std::atof(argv[++i]);
     else if (a == "--budget" && i + 1 < argc) budget = std::atof(argv[++i]);
+    else if (a == "--threshold" && i + 1 < argc) threshold = std::atof(argv[++i]);
     else if (a == "--step-divisor" && i + 1 < argc) step_divisor = std::atoi(argv[++i]);
     else if (a == "--log-growth") log_growth = true;
     else if (a == "--start" && i + 1 < argc) start = argv[++i];
@@ -933,7 +937,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
                            " [--seeds N] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
-                           " [--budget F] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
+                           " [--budget F] [--threshold A] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
                            " [--probe-signal accuracy|loss]\n");
       return 2;
     }
@@ -951,14 +955,15 @@ int main(int argc, char** argv) {
   if (timing) return time_distill(s);
   Protocol p;
   if (!(min_gain >= 0.0 && min_gain <= 1.0) || !(gain_per_flops >= 0.0) || !(budget > 0.0 && budget <= 1.0) ||
-      step_divisor < 1) {
-    std::fprintf(stderr, "continual: --min-gain in [0, 1], --gain-per-flops >= 0, --budget in (0, 1], "
+      !(threshold >= 0.0 && threshold <= 1.0) || step_divisor < 1) {
+    std::fprintf(stderr, "continual: --min-gain and --threshold in [0, 1], --gain-per-flops >= 0, --budget in (0, 1], "
                          "--step-divisor >= 1\n");
     return 2;
   }
   p.min_gain = static_cast<float>(min_gain);
   p.gain_per_flops = static_cast<float>(gain_per_flops);
   p.budget = static_cast<float>(budget);
+  p.threshold = static_cast<float>(threshold);
   p.step_divisor = static_cast<std::size_t>(step_divisor);
   p.log_growth = log_growth;
   if (signal != "accuracy" && signal != "loss") {
