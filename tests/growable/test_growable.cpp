@@ -308,6 +308,61 @@ TEST_CASE("a grown network saved and loaded comes back at its widths; forged wid
                 ta::io::parameter_bytes<MlpFixed<8>>() == 32 + 4 * MlpFixed<8>::param_count);
 }
 
+namespace {
+// A flash of two slots for the two-layer network, in RAM (g_blob's bytes: the target's RAM is full).
+struct RamFlash {
+  unsigned char* mem;
+  bool erase(std::size_t at, std::size_t n) { return std::memset(mem + at, 0xFF, n) != nullptr; }
+  bool program(std::size_t at, const unsigned char* p, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) mem[at + i] &= p[i];
+    return true;
+  }
+  bool read(std::size_t at, unsigned char* p, std::size_t n) { return std::memcpy(p, mem + at, n) != nullptr; }
+};
+}  // namespace
+
+TEST_CASE("a flash checkpoint of a grown network restores its widths; a bad widths block falls back to the other slot") {
+  constexpr std::size_t slot = ta::io::checkpoint_slot_bytes<Deep>();
+  static_assert(2 * slot <= sizeof g_blob);
+  static_assert(ta::io::checkpoint_widths_bytes<Deep>() == 4 * Deep::width_fields + 4);
+  static_assert(ta::io::checkpoint_widths_bytes<MlpFixed<8>>() == 0, "a fixed network's slot is as it was");
+  RamFlash flash{g_blob};
+  ta::io::CheckpointRegion<RamFlash> region(flash, slot);
+  ta::Rng r(95);
+  g_deep.init(r);
+  REQUIRE(g_deep.grow<0>(4, r) == ta::Status::ok);
+  REQUIRE(region.save(g_deep, 1) == ta::io::WireStatus::ok);  // slot 0: widths (8, 4)
+  g_deep_b = g_deep;
+  REQUIRE(g_deep.grow<0>(8, r) == ta::Status::ok);
+  REQUIRE(g_deep.grow<2>(3, r) == ta::Status::ok);
+  REQUIRE(region.save(g_deep, 2) == ta::io::WireStatus::ok);  // slot 1: widths (16, 7)
+  ta::Rng data(96);
+  random_sample<Deep>(data, g_x);
+  float y[3];
+  std::memcpy(y, g_deep.forward(g_x), sizeof y);
+  Deep& fresh = g_deep;  // the grown network is gone: a device after a reset
+  fresh.init(r);
+  ta::io::CheckpointInfo got;
+  REQUIRE(region.load(fresh, &got) == ta::io::WireStatus::ok);
+  CHECK(got.slot == 1);
+  CHECK(fresh.active_width<0>() == 16);
+  CHECK(fresh.active_width<2>() == 7);
+  CHECK(same_bits(y, fresh.forward(g_x), 3));
+  // Any byte of the newest slot's widths block changed: that slot is refused, the older one loads.
+  bool fell_back = true;
+  const std::size_t at = slot + ta::io::checkpoint_record_bytes;
+  for (std::size_t k = 0; k < ta::io::checkpoint_widths_bytes<Deep>(); ++k) {
+    g_blob[at + k] ^= 0x10;
+    fresh.init(r);
+    fell_back = fell_back && region.load(fresh, &got) == ta::io::WireStatus::ok && got.slot == 0 &&
+                fresh.active_width<0>() == 8 && fresh.active_width<2>() == 4;
+    g_blob[at + k] ^= 0x10;
+  }
+  CHECK(fell_back);
+  std::memcpy(y, g_deep_b.forward(g_x), sizeof y);
+  CHECK(same_bits(y, fresh.forward(g_x), 3));
+}
+
 TEST_CASE("optimizer state of new units starts at zero (momentum with weight decay, Adam)") {
   ta::Rng r(51);
   g_mlp.init(r);

@@ -11,6 +11,12 @@
 //       12     4  CRC-32 of bytes 0..11
 //       16     M  the message (round id = the caller's round)
 //
+// A network with growable layers (nn/growable*.hpp) keeps its active widths
+// too, or a reloaded network would be another function: between record and
+// message, W = Net::width_fields u32 (Sequential::get_widths) and a CRC-32 of
+// them, so the message starts at 16 + 4 W + 4. A slot whose widths fail
+// their CRC or Net::check_widths is refused like a bad message.
+//
 // save() writes the slot that does not hold the newest valid checkpoint:
 // erase, program the message in chunks, read it back and check it, and only
 // then program the commit record. Until that last write the other slot is
@@ -26,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../core/status.hpp"
 #include "decoder.hpp"
 #include "encoder.hpp"
 #include "model_message.hpp"
@@ -36,10 +43,17 @@ namespace io {
 
 inline constexpr std::size_t checkpoint_record_bytes = 16;
 
-// Slot size for Net: record + float32 θ message.
+// Bytes of Net's widths block (0 for a network without growable layers).
+template <class Net>
+constexpr std::size_t checkpoint_widths_bytes() noexcept {
+  return Net::width_fields > 0 ? 4 * Net::width_fields + 4 : 0;
+}
+
+// Slot size for Net: record + widths + float32 θ message.
 template <class Net>
 constexpr std::size_t checkpoint_slot_bytes() noexcept {
-  return checkpoint_record_bytes + message_header_bytes + 4 * Net::param_count + message_trailer_bytes;
+  return checkpoint_record_bytes + checkpoint_widths_bytes<Net>() + message_header_bytes + 4 * Net::param_count +
+         message_trailer_bytes;
 }
 
 struct CheckpointInfo {
@@ -77,8 +91,17 @@ class CheckpointRegion {
     const WireStatus s = enc.begin(info_for<Net>(PayloadKind::theta, Encoding::float32, round, 0, 0), net.parameters());
     if (s != WireStatus::ok) return s;
     if (!flash_.erase(base, slot_bytes_)) return WireStatus::storage_error;
+    if constexpr (Net::width_fields > 0) {
+      unsigned char w[checkpoint_widths_bytes<Net>()];
+      std::uint32_t v[Net::width_fields];
+      net.get_widths(v);
+      for (std::size_t i = 0; i < Net::width_fields; ++i) detail::put32(w + 4 * i, v[i]);
+      detail::put32(w + 4 * Net::width_fields, crc32(w, 4 * Net::width_fields));
+      if (!flash_.program(base + checkpoint_record_bytes, w, sizeof w)) return WireStatus::storage_error;
+    }
     unsigned char chunk[chunk_bytes];
-    std::size_t at = base + checkpoint_record_bytes;
+    constexpr std::size_t message_at = checkpoint_record_bytes + checkpoint_widths_bytes<Net>();
+    std::size_t at = base + message_at;
     while (const std::size_t n = enc.read(chunk, sizeof chunk)) {
       if (!flash_.program(at, chunk, n)) return WireStatus::storage_error;
       at += n;
@@ -86,7 +109,9 @@ class CheckpointRegion {
     // Read back before committing: flash that did not take the bytes is refused here.
     const auto bytes = static_cast<std::uint32_t>(enc.message_bytes());
     CheckpointInfo c;
-    const WireStatus back = check_message_at<Net>(base + checkpoint_record_bytes, bytes, c);
+    std::uint32_t back_widths[Net::width_fields > 0 ? Net::width_fields : 1];
+    WireStatus back = check_widths_at<Net>(base, back_widths);
+    if (back == WireStatus::ok) back = check_message_at<Net>(base + message_at, bytes, c);
     if (back != WireStatus::ok) return back == WireStatus::storage_error ? back : WireStatus::storage_error;
     c.sequence = last.sequence + 1;
     c.slot = slot;
@@ -113,9 +138,13 @@ class CheckpointRegion {
     const bool zero_first = s[0] == WireStatus::ok && (s[1] != WireStatus::ok || c[0].sequence >= c[1].sequence);
     for (const std::uint32_t i : {zero_first ? 0u : 1u, zero_first ? 1u : 0u}) {
       if (s[i] != WireStatus::ok) continue;
-      Source src{flash_, i * slot_bytes_ + checkpoint_record_bytes, message_bytes_[i]};
+      // The widths again (a flash read may differ from check_slot's), checked before the network changes.
+      std::uint32_t w[Net::width_fields > 0 ? Net::width_fields : 1];
+      if (check_widths_at<Net>(i * slot_bytes_, w) != WireStatus::ok) continue;
+      Source src{flash_, i * slot_bytes_ + checkpoint_record_bytes + checkpoint_widths_bytes<Net>(), message_bytes_[i]};
       unsigned char chunk[chunk_bytes];
       if (receive_theta(net, src, chunk, sizeof chunk, true, c[i].round) == WireStatus::ok) {
+        if constexpr (Net::width_fields > 0) net.set_widths(w);  // checked: cannot fail
         if (loaded != nullptr) *loaded = c[i];
         return WireStatus::ok;
       }
@@ -137,9 +166,26 @@ class CheckpointRegion {
     }
   };
 
+  // The widths block of the slot at base into w: its CRC and Net::check_widths.
+  template <class Net>
+  WireStatus check_widths_at(std::size_t base, std::uint32_t* w) const noexcept {
+    if constexpr (Net::width_fields == 0) {
+      (void)base, (void)w;
+      return WireStatus::ok;
+    } else {
+      unsigned char b[checkpoint_widths_bytes<Net>()];
+      if (!flash_.read(base + checkpoint_record_bytes, b, sizeof b)) return WireStatus::storage_error;
+      if (crc32(b, 4 * Net::width_fields) != detail::get32(b + 4 * Net::width_fields))
+        return WireStatus::header_corrupted;
+      for (std::size_t i = 0; i < Net::width_fields; ++i) w[i] = detail::get32(b + 4 * i);
+      return Net::check_widths(w) == Status::ok ? WireStatus::ok : WireStatus::inconsistent_counts;
+    }
+  }
+
   template <class Net>
   WireStatus check_message_at(std::size_t offset, std::uint32_t bytes, CheckpointInfo& c) const noexcept {
-    if (bytes != checkpoint_slot_bytes<Net>() - checkpoint_record_bytes) return WireStatus::count_mismatch;
+    if (bytes != checkpoint_slot_bytes<Net>() - checkpoint_record_bytes - checkpoint_widths_bytes<Net>())
+      return WireStatus::count_mismatch;
     Source src{flash_, offset, bytes};
     StreamDecoder d(expect_for<Net>(kind_bit(PayloadKind::theta)));
     const WireStatus s = detail::stream_through(d, src, chunk_, sizeof chunk_);
@@ -159,7 +205,10 @@ class CheckpointRegion {
     c.slot = slot;
     message_bytes_[slot] = detail::get32(record + 8);
     if (c.sequence == 0) return WireStatus::inconsistent_counts;
-    return check_message_at<Net>(base + checkpoint_record_bytes, message_bytes_[slot], c);
+    std::uint32_t w[Net::width_fields > 0 ? Net::width_fields : 1];
+    const WireStatus ws = check_widths_at<Net>(base, w);
+    if (ws != WireStatus::ok) return ws;
+    return check_message_at<Net>(base + checkpoint_record_bytes + checkpoint_widths_bytes<Net>(), message_bytes_[slot], c);
   }
 
   Flash& flash_;
