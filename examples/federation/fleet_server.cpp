@@ -26,9 +26,15 @@
 //   fleet_server --port P --credentials FILE --devices N [--host 127.0.0.1] [--rounds 20]
 //       [--quorum N] [--deadline 30] [--seed 1] [--k 10] [--eps0 1]
 //       [--rule reptile|fedavg|median|trimmed_mean|geometric_median] [--trim 1] [--clip NORM]
-//       [--max-mse-ratio R]
+//       [--adaptive-clip [--clip-factor 1] [--clip-range 2]] [--max-mse-ratio R]
 //       [--checkpoint FILE] [--dump DIR] [--test-tasks 100] [--csv FILE] [--exact]
 //       [--tolerance 1e-3] [--cafile CA.pem] [--final-wait 2] [--encoding float32] [--percent 10]
+//
+// --adaptive-clip: C of each round from the median |Δ| of the last one
+// (meta/adaptive_clip.hpp), starting at --clip, within [--clip / X, --clip X]
+// (X = --clip-range), at most x/÷ 2 per round; with reptile the round's
+// updates then go through the clipped mean of meta/robust.hpp (one vote per
+// device). C is part of the checkpoint.
 //
 // --encoding/--percent: what the devices send (their --encoding), for the
 // in-process replay, which encodes and decodes each update the same way.
@@ -40,6 +46,7 @@
 #include <mutex>
 #include <tinyadapt/io/checkpoint_file.hpp>
 #include <tinyadapt/io/to_server.hpp>
+#include <tinyadapt/meta/adaptive_clip.hpp>
 #include <tinyadapt/meta/robust_wire.hpp>
 
 #include "mqtt.hpp"
@@ -61,8 +68,8 @@ struct Options {
   std::uint32_t port = 0, devices = 0, rounds = 20, quorum = 0, seed = 1, k = fleet::rm::default_k, test_tasks = 100,
                 trim = 1;
   double deadline = 30.0, eps0 = 1.0, tolerance = 1e-3, final_wait = 2.0, percent = 10.0, clip = 0.0,
-         max_mse_ratio = 0.0;
-  bool exact = false;
+         max_mse_ratio = 0.0, clip_factor = 1.0, clip_range = 2.0;
+  bool exact = false, adaptive_clip = false;
 };
 
 // Why updates were ignored, counted.
@@ -81,7 +88,7 @@ struct Counts {
 // round took, in order (the in-process replay needs them):
 //   u32 seed, k, rounds, devices, u32 server bytes, the server's state
 //   (meta::Server::save), u32 rounds in the history, per round u32 count and
-//   count device ids.
+//   count device ids; with --adaptive-clip, then the f32 C of the open round.
 
 struct Run {
   std::uint32_t seed = 0, k = 0, rounds = 0, devices = 0;
@@ -98,7 +105,8 @@ void put32(std::vector<unsigned char>& b, std::uint32_t v) {
 }
 
 std::vector<unsigned char> checkpoint_bytes(const Run& run, const Server& s,
-                                            const std::vector<std::vector<std::uint32_t>>& history) {
+                                            const std::vector<std::vector<std::uint32_t>>& history,
+                                            const float* clip_bound) {
   std::vector<unsigned char> b;
   for (std::uint32_t v : {run.seed, run.k, run.rounds, run.devices, static_cast<std::uint32_t>(Server::state_bytes)})
     put32(b, v);
@@ -110,12 +118,13 @@ std::vector<unsigned char> checkpoint_bytes(const Run& run, const Server& s,
     put32(b, static_cast<std::uint32_t>(round.size()));
     for (std::uint32_t id : round) put32(b, id);
   }
+  if (clip_bound != nullptr) put32(b, ta::float_bits(*clip_bound));
   return b;
 }
 
 // Empty string when loaded; otherwise why not (nothing changed).
 std::string load_checkpoint(const std::vector<unsigned char>& b, const Run& run, Server& s,
-                            std::vector<std::vector<std::uint32_t>>& history) {
+                            std::vector<std::vector<std::uint32_t>>& history, float* clip_bound) {
   const auto get = [&](std::size_t at) { return io::detail::get32(b.data() + at); };
   constexpr std::size_t head = 20;
   if (b.size() < head + Server::state_bytes + 4) return "too short";
@@ -134,7 +143,14 @@ std::string load_checkpoint(const std::vector<unsigned char>& b, const Run& run,
     if (round.size() > run.devices || at + 4 * round.size() > b.size()) return "history truncated";
     for (std::uint32_t& id : round) id = get(at), at += 4;
   }
+  float bound = 0.0f;
+  if (clip_bound != nullptr) {
+    if (at + 4 != b.size()) return "no adaptive clip bound (made without --adaptive-clip?)";
+    bound = io::detail::float_from_bits(get(at));
+    at += 4;
+  }
   if (at != b.size() || h.size() != loaded.round()) return "history does not match the round";
+  if (clip_bound != nullptr) *clip_bound = bound;
   s = loaded;
   history = std::move(h);
   return "";
@@ -174,6 +190,13 @@ class Aggregator {
       if (o.rule == meta::to_string(r)) c.rule = r, robust_on_ = true;
     c.trim = o.trim;
     c.clip_norm = o.clip > 0.0 ? static_cast<float>(o.clip) : INFINITY;
+    if (o.adaptive_clip) {  // checked by main: --clip > 0, reptile or a robust rule
+      const auto c0 = static_cast<float>(o.clip), x = static_cast<float>(o.clip_range);
+      adaptive_ = clip_.configure({c0, static_cast<float>(o.clip_factor), c0 / x, c0 * x, 2.0f}) == ta::Status::ok;
+      bound_ = c0;
+      if (!robust_on_) c.rule = meta::Robust::mean, robust_on_ = true;
+    }
+    config_ = c;
     robust_.configure(c);
   }
   static bool known(const std::string& rule) {
@@ -185,6 +208,7 @@ class Aggregator {
   std::string submit(const unsigned char* p, std::size_t n) {
     if (robust_on_) {
       const meta::RobustSubmit r = meta::submit_update(robust_, server.round(), server.theta(), p, n);
+      if (r.ok() && adaptive_) clip_.observe(r.norm);
       return r.ok() ? ""
              : r.wire != io::WireStatus::ok ? io::to_string(r.wire)
              : r.round.status != ta::Status::ok ? ta::to_string(r.round.status)
@@ -193,12 +217,30 @@ class Aggregator {
     const io::SubmitResult r = io::submit_update(server, p, n, staging_);
     return r.ok() ? "" : r.wire != io::WireStatus::ok ? io::to_string(r.wire) : ta::to_string(r.server);
   }
-  ta::Status end_round() { return robust_on_ ? robust_.end_round(server) : server.end_round(); }
+  ta::Status end_round() {
+    if (!robust_on_) return server.end_round();
+    const ta::Status s = robust_.end_round(server);
+    if (s == ta::Status::ok && adaptive_) set_clip(clip_.end_round());
+    return s;
+  }
+  // The adaptive clip bound of the open round (nullptr without --adaptive-clip).
+  const float* clip_bound() const { return adaptive_ ? &bound_ : nullptr; }
+  float* clip_bound() { return adaptive_ ? &bound_ : nullptr; }
+  // After a checkpoint's bound was loaded into clip_bound().
+  bool resume_clip() { return !adaptive_ || (clip_.resume(bound_) == ta::Status::ok && (set_clip(bound_), true)); }
 
   Server server;
 
  private:
-  bool robust_on_ = false;
+  void set_clip(float c) {
+    bound_ = c;
+    config_.clip_norm = c;
+    robust_.configure(config_);
+  }
+  bool robust_on_ = false, adaptive_ = false;
+  float bound_ = 0.0f;
+  meta::RobustConfig config_;
+  meta::AdaptiveClip<max_robust_devices> clip_;
   meta::RobustRound<W1, max_robust_devices> robust_;
   meta::Parameters<W1> staging_;
 };
@@ -227,7 +269,8 @@ class Federation {
       return !any;
     }
     b.resize(from.bytes);
-    const std::string why = load_checkpoint(b, run_, server_, history_);
+    std::string why = load_checkpoint(b, run_, server_, history_, agg_.clip_bound());
+    if (why.empty() && !agg_.resume_clip()) why = "adaptive clip bound outside [--clip / X, --clip X]";
     if (!why.empty()) {
       log("checkpoint %s refused: %s; not starting (remove it to start over)", o_.checkpoint.c_str(), why.c_str());
       return false;
@@ -407,7 +450,7 @@ class Federation {
     }
     history_.push_back(order_);
     if (!o_.checkpoint.empty()) {
-      const std::vector<unsigned char> b = checkpoint_bytes(run_, server_, history_);
+      const std::vector<unsigned char> b = checkpoint_bytes(run_, server_, history_, agg_.clip_bound());
       const io::WireStatus w = io::save_checkpoint_file(o_.checkpoint.c_str(), b.data(), b.size(), server_.round());
       if (w != io::WireStatus::ok) {
         log("cannot write the checkpoint %s: %s", o_.checkpoint.c_str(), io::to_string(w));
@@ -416,6 +459,7 @@ class Federation {
     }
     log("round %u closed by %s after %.2f s: %zu updates, eps %.3f; %u ignored so far", r, by, seconds, order_.size(),
         static_cast<double>(eps), counts_.ignored());
+    if (const float* c = agg_.clip_bound()) log("adaptive clip: C = %.4f for round %u", static_cast<double>(*c), r + 1);
     if (csv != nullptr)
       std::fprintf(csv, "%u,%zu,%s,%.3f,%u,%zu,%zu\n", r, order_.size(), by, seconds, counts_.ignored(), bytes_in_,
                    bytes_out_);
@@ -548,7 +592,7 @@ class Federation {
   fleet::usage_exit(why,
                     "usage: fleet_server --port P --credentials FILE --devices N [--host H] [--rounds R] [--quorum Q]\n"
                     "         [--deadline SEC] [--seed S] [--k K] [--eps0 E] [--rule RULE] [--trim T] [--clip NORM]\n"
-                    "         [--max-mse-ratio R] [--checkpoint FILE]\n"
+                    "         [--adaptive-clip [--clip-factor F] [--clip-range X]] [--max-mse-ratio R] [--checkpoint FILE]\n"
                     "         [--dump DIR] [--test-tasks N] [--csv FILE] [--exact] [--tolerance REL] [--cafile CA.pem]\n"
                     "         [--final-wait SEC] [--encoding float32|int8|fp16|sparse] [--percent P]\n");
 }
@@ -567,8 +611,8 @@ int main(int argc, char** argv) {
                {"--trim", &o.trim}};
   a.reals = {{"--deadline", &o.deadline}, {"--eps0", &o.eps0}, {"--tolerance", &o.tolerance},
              {"--final-wait", &o.final_wait}, {"--percent", &o.percent}, {"--clip", &o.clip},
-             {"--max-mse-ratio", &o.max_mse_ratio}};
-  a.flags = {{"--exact", &o.exact}};
+             {"--max-mse-ratio", &o.max_mse_ratio}, {"--clip-factor", &o.clip_factor}, {"--clip-range", &o.clip_range}};
+  a.flags = {{"--exact", &o.exact}, {"--adaptive-clip", &o.adaptive_clip}};
   const std::string bad = a.parse(argc, argv);
   if (!bad.empty()) usage(bad);
   if (o.port == 0 || o.port > 65535 || o.credentials.empty() || o.devices == 0)
@@ -578,8 +622,11 @@ int main(int argc, char** argv) {
   if (o.rounds == 0 || o.test_tasks == 0 || o.k == 0 || o.k > fleet::rm::max_k) usage("--rounds, --test-tasks, --k");
   if (!(o.deadline > 0.0) || !(o.eps0 > 0.0 && o.eps0 <= 1.0)) usage("--deadline > 0, --eps0 in (0, 1]");
   if (!Aggregator::known(o.rule)) usage("--rule is reptile, fedavg, median, trimmed_mean or geometric_median");
-  if (o.rule != "reptile" && o.rule != "fedavg" && o.devices > max_robust_devices)
-    usage("robust rules take at most " + std::to_string(max_robust_devices) + " devices");
+  if ((o.adaptive_clip || (o.rule != "reptile" && o.rule != "fedavg")) && o.devices > max_robust_devices)
+    usage("robust rules and --adaptive-clip take at most " + std::to_string(max_robust_devices) + " devices");
+  if (o.adaptive_clip && (!(o.clip > 0.0) || o.rule == "fedavg" || !(o.clip_factor > 0.0) || !(o.clip_range >= 1.0)))
+    usage("--adaptive-clip needs --clip C > 0 (the first round's bound), --clip-factor > 0, --clip-range >= 1, "
+          "and reptile or a robust rule");
   io::Encoding encoding = io::Encoding::float32;
   if (!fleet::encoding_from(o.encoding.c_str(), encoding)) usage("--encoding is float32, int8, fp16 or sparse");
   fleet::log_name() = "server";

@@ -17,6 +17,8 @@
 #       [--misbehave IDS:LIST]    devices IDS (e.g. 2 or 0,3) misbehave (fleet_device --misbehave LIST)
 #       [--rule reptile|fedavg|median|trimmed_mean|geometric_median]   the server's aggregation
 #       [--trim T]                trimmed_mean: updates dropped at each end per coordinate (1)
+#       [--clip C]                the server clips every update to norm C (robust rules)
+#       [--adaptive-clip]         C of each round from the last one's median |Δ|, starting at --clip
 #       [--max-mse-ratio R]       compare with the clean in-process run by the MSE after 32 steps
 #                                 (for poisoned devices) instead of bit for bit
 #       [--intruder]              one more broker user, device-<N>, outside the server's fleet
@@ -37,7 +39,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 devices=50 rounds=20 quorum="" deadline=30 k=10 seed=1 eps0=1 test_tasks=100
 bin="$here/../../build/host/examples/federation" work="" dump=0 csv="" m4_elf="" qemu=qemu-system-arm
 absent=0 misbehave="" intruder=0 kill_after="" restart_after="" tls="" encoding=float32 percent=10
-rule=reptile max_ratio="" trim=1 hostile=""
+rule=reptile max_ratio="" trim=1 hostile="" clip="" adaptive_clip=""
 
 die() {
   echo "run_local: FAILED: $*" >&2
@@ -55,6 +57,7 @@ while [[ $# -gt 0 ]]; do
     --dump) dump=1; shift; continue ;;
     --intruder) intruder=1; shift; continue ;;
     --tls) tls=tls; shift; continue ;;
+    --adaptive-clip) adaptive_clip=1; shift; continue ;;
     -h|--help) usage ;;
   esac
   [[ $# -ge 2 ]] || { echo "run_local: missing value after $opt" >&2; exit 2; }
@@ -73,6 +76,7 @@ while [[ $# -gt 0 ]]; do
     --rule) rule=$val ;;
     --trim) number "$opt" "$val"; trim=$val ;;
     --max-mse-ratio) max_ratio=$val ;;
+    --clip) clip=$val ;;
     --test-tasks) number "$opt" "$val"; test_tasks=$val ;;
     --bin) bin=$val ;;
     --workdir) work=$val ;;
@@ -142,6 +146,8 @@ dumpdir=()
 server_args=("${common[@]}" --devices "$fleet" --quorum "$quorum" --deadline "$deadline" --eps0 "$eps0"
              --test-tasks "$test_tasks" --checkpoint "$work/server.ckpt" "${dumpdir[@]}" "${encode[@]}" --rule "$rule" --trim "$trim")
 [[ -z $csv ]] || server_args+=(--csv "$csv")
+[[ -z $clip ]] || server_args+=(--clip "$clip")
+[[ -z $adaptive_clip ]] || server_args+=(--adaptive-clip)
 if [[ -n $max_ratio ]]; then
   server_args+=(--max-mse-ratio "$max_ratio")
 elif [[ -z $m4_elf ]]; then

@@ -398,6 +398,16 @@ TEST_CASE("adaptive clipping: refusals change nothing; more updates than room ar
   CHECK(ca == b.end_round());
   CHECK(ca > 0.5f);
   static_assert(sizeof(meta::AdaptiveClip<256>) < 256 * 4 + 64, "fixed memory: the norms and a few words");
+  // resume(): a saved bound within [floor, ceiling] continues with an empty round; anything else is refused.
+  meta::AdaptiveClip<4> r;
+  REQUIRE(r.configure({1.0f, 1.0f, 0.25f, 4.0f, 2.0f}) == ta::Status::ok);
+  r.observe(3.0f);
+  CHECK(r.resume(0.75f) == ta::Status::ok);
+  CHECK(r.bound() == 0.75f);
+  CHECK(r.observed() == 0);
+  for (const float bad : {0.2f, 4.5f, NAN, INFINITY, -1.0f}) CHECK(r.resume(bad) == ta::Status::bad_hyperparameter);
+  CHECK(r.bound() == 0.75f);
+  CHECK(r.end_round() == 0.75f);  // no updates: C kept
 }
 
 TEST_CASE("end_round moves θ by ε · the robust aggregate, through the server's checks") {
@@ -454,6 +464,10 @@ TEST_CASE("update messages: decoded into the staging slot, committed only when w
     const meta::RobustSubmit s = meta::submit_update(g_round, server.round(), server.theta(), msg, size);
     CHECK(s.ok());
     CHECK(s.header.device == d);
+    // The norm before clipping of what the round took (for AdaptiveClip::observe).
+    const ta::Span<const float> took = g_round.update(g_round.size() - 1);
+    const float n = meta::update_norm(took.data(), P);
+    CHECK(std::fabs(s.norm - n) <= 1e-6f * n);
   }
   copy_round(g_round, g_other);
   // Every single-bit flip of the last message is refused and the round kept.

@@ -66,6 +66,14 @@ class AdaptiveClip {
   }
 
   float bound() const noexcept { return bound_; }          // C of the open round
+  // Continues from a saved bound() (a server's checkpoint) with an empty
+  // round; bad_hyperparameter (nothing changed) unless within [floor, ceiling].
+  Status resume(float bound) noexcept {
+    if (!is_finite(bound) || bound < config_.floor || bound > config_.ceiling) return Status::bad_hyperparameter;
+    bound_ = bound;
+    clear();
+    return Status::ok;
+  }
   std::size_t observed() const noexcept { return seen_; }  // norms seen this round
   const AdaptiveClipConfig& config() const noexcept { return config_; }
   static constexpr std::size_t capacity() noexcept { return MaxNorms; }

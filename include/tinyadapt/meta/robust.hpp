@@ -106,8 +106,9 @@ class RobustRound {
   // a copy; only commit() makes it part of the round.
   Span<float> staging() noexcept { return Span<float>(updates_[n_], count); }
 
-  // Takes the staged values as Δ (theta empty) or as φ (then Δ = φ − θ).
-  Admitted commit(std::uint32_t device, Span<const float> theta = {}) noexcept {
+  // Takes the staged values as Δ (theta empty) or as φ (then Δ = φ − θ);
+  // *norm (if given) receives |Δ| before clipping when it was taken.
+  Admitted commit(std::uint32_t device, Span<const float> theta = {}, float* norm = nullptr) noexcept {
     if (full()) return {Admission::full, Status::ok};
     if (has(device)) return {Admission::duplicate, Status::ok};
     float* slot = updates_[n_];
@@ -115,7 +116,7 @@ class RobustRound {
       if (theta.size() != count) return {Admission::invalid, Status::size_mismatch};
       kernels::axpy(slot, theta.data(), -1.0f, count);
     }
-    const Status st = clip_update(Span<float>(slot, count), config_.clip_norm);
+    const Status st = clip_update(Span<float>(slot, count), config_.clip_norm, norm);
     if (st != Status::ok) return {Admission::invalid, st};
     ids_[n_++] = device;
     return {};

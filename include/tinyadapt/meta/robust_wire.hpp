@@ -18,6 +18,7 @@ struct RobustSubmit {
   io::WireStatus wire = io::WireStatus::ok;  // the message's verdict
   Admitted round;                            // the round's, when the message passed
   io::MessageHeader header;                  // valid when the header passed
+  float norm = 0.0f;                         // |Δ| before clipping, when the round took it (AdaptiveClip::observe)
   constexpr bool ok() const noexcept { return wire == io::WireStatus::ok && round.ok(); }
 };
 
@@ -31,7 +32,7 @@ RobustSubmit submit_update(RobustRound<Net, MaxDevices>& round, std::uint32_t ro
   r.wire = d.finish();
   if (d.header_ready()) r.header = d.header();
   if (r.wire != io::WireStatus::ok) return r;
-  r.round = round.commit(r.header.device, r.header.kind == io::PayloadKind::phi ? theta : Span<const float>{});
+  r.round = round.commit(r.header.device, r.header.kind == io::PayloadKind::phi ? theta : Span<const float>{}, &r.norm);
   return r;
 }
 
