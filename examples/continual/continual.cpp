@@ -540,16 +540,24 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     progress(run_learner<Net, Cfg>(s, p, "distill_mix_f32eq", m, seed, ta::Replay::mix, false, *store, fill,
                                    dm_ram<Cfg>(mf)));
   }
-  // Model size adaption: the distilled learner (mix, float32) from 25% width,
-  // grown by one step when the policy says so, then retrained on the task.
-  auto grow_run = [&](const char* name, auto policy_value) {
-    using G = typename Cfg::Grow;
-    ta::PolicyGrowth<G, decltype(policy_value)> hook;
-    hook.policy = policy_value;
-    for (std::size_t i = 0; i < G::layer_count; ++i) hook.step[i] = Cfg::step[i] / p.step_divisor;
+  // Model size adaption: the distilled learner (mix, float32) on the growable
+  // network from 25% width, with a growth hook; growth steps are the
+  // configuration's divided by --step-divisor.
+  using G = typename Cfg::Grow;
+  auto growth_step = [&](std::size_t (&step)[G::layer_count]) {
+    for (std::size_t i = 0; i < G::layer_count; ++i) step[i] = Cfg::step[i] / p.step_divisor;
+  };
+  auto distilled_growth = [&](const char* name, auto&& hook) {
     auto store = std::make_unique<F32>();
     progress(run_learner<G, Cfg>(s, p, name, m, seed, ta::Replay::mix, false, *store, dm_fill(*store), dm_ram<Cfg>(m),
                                  hook));
+  };
+  // Grown by one step when the policy says so, then retrained on the task.
+  auto grow_run = [&](const char* name, auto policy_value) {
+    ta::PolicyGrowth<G, decltype(policy_value)> hook;
+    hook.policy = policy_value;
+    growth_step(hook.step);
+    distilled_growth(name, hook);
   };
   if (want("distill_grow_threshold")) grow_run("distill_grow_threshold", ta::ThresholdGrowth{p.threshold});
   if (want("distill_grow_plateau")) grow_run("distill_grow_plateau", ta::PlateauGrowth{p.plateau_level});
@@ -559,41 +567,30 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
   //   layer   LayerProbeGrowth: one layer at a time, the best gain per FLOP, at
   //           least gain_per_flops per unit of FLOPs ratio, no budget
   //   budget  layer with a FLOPs budget (p.budget of the maximum)
-  auto probe_run = [&](const char* name, auto policy_value, bool each_layer) {
-    using G = typename Cfg::Grow;
-    constexpr std::size_t K = G::layer_count;
+  constexpr std::size_t K = G::layer_count;
+  // The candidates: every layer's step at once, or one candidate per layer.
+  auto probe_of = [&](bool each_layer) {
     auto probe = std::make_unique<ta::GrowthProbe<G, K>>();
     std::size_t step[G::layer_count];
-    for (std::size_t i = 0; i < G::layer_count; ++i) step[i] = Cfg::step[i] / p.step_divisor;
+    growth_step(step);
     if ((each_layer ? probe->add_each_layer(step) : probe->add_candidate(step)) != ta::Status::ok) std::abort();
-    probe->signal = p.loss_signal ? ta::ProbeSignal::training_loss : ta::ProbeSignal::validation_accuracy;
-    Probed<G, decltype(policy_value), K> hook{policy_value, probe.get(), p.log_growth};
-    auto store = std::make_unique<F32>();
-    progress(run_learner<G, Cfg>(s, p, name, m, seed, ta::Replay::mix, false, *store, dm_fill(*store), dm_ram<Cfg>(m),
-                                 hook));
+    return probe;
   };
-  if (want("distill_grow_none")) {
-    using G = typename Cfg::Grow;
-    auto store = std::make_unique<F32>();
-    progress(run_learner<G, Cfg>(s, p, "distill_grow_none", m, seed, ta::Replay::mix, false, *store, dm_fill(*store),
-                                 dm_ram<Cfg>(m)));
-  }
+  auto probe_run = [&](const char* name, auto policy_value, bool each_layer) {
+    auto probe = probe_of(each_layer);
+    probe->signal = p.loss_signal ? ta::ProbeSignal::training_loss : ta::ProbeSignal::validation_accuracy;
+    distilled_growth(name, Probed<G, decltype(policy_value), K>{policy_value, probe.get(), p.log_growth});
+  };
+  if (want("distill_grow_none")) distilled_growth("distill_grow_none", ta::NoGrowth{});
   // The threshold rule with a FLOPs budget: when it says grow, the layer whose
   // step adds the fewest FLOPs, within p.budget.
   if (want("distill_grow_cheapest")) {
-    using G = typename Cfg::Grow;
-    constexpr std::size_t K = G::layer_count;
-    auto probe = std::make_unique<ta::GrowthProbe<G, K>>();
-    std::size_t step[G::layer_count];
-    for (std::size_t i = 0; i < G::layer_count; ++i) step[i] = Cfg::step[i] / p.step_divisor;
-    if (probe->add_each_layer(step) != ta::Status::ok) std::abort();
+    auto probe = probe_of(true);
     ta::CheapestGrowth<G, ta::ThresholdGrowth, K> hook;
     hook.policy = ta::ThresholdGrowth{p.threshold};
     hook.probe = probe.get();
     hook.budget = p.budget;
-    auto store = std::make_unique<F32>();
-    progress(run_learner<G, Cfg>(s, p, "distill_grow_cheapest", m, seed, ta::Replay::mix, false, *store,
-                                 dm_fill(*store), dm_ram<Cfg>(m), hook));
+    distilled_growth("distill_grow_cheapest", hook);
   }
   if (want("distill_grow_probe")) probe_run("distill_grow_probe", ta::ProbeGrowth{p.min_gain}, false);
   if (want("distill_grow_layer"))
@@ -905,6 +902,17 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
   return 0;
 }
 
+// "a,b,c" -> {"a", "b", "c"} (the list options).
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  for (std::size_t a = 0;;) {
+    const std::size_t b = std::min(list.find(',', a), list.size());
+    out.push_back(list.substr(a, b - a));
+    if (b == list.size()) return out;
+    a = b + 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -971,11 +979,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   p.loss_signal = signal == "loss";
-  for (std::size_t a = 0; a < start.size();) {
-    const std::size_t b = std::min(start.find(',', a), start.size());
-    p.start.push_back(static_cast<std::size_t>(std::atoi(start.substr(a, b - a).c_str())));
-    a = b + 1;
-  }
+  if (!start.empty())
+    for (const std::string& w : split(start)) p.start.push_back(static_cast<std::size_t>(std::atoi(w.c_str())));
   p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_bytes", "distill_mix", "distill_concat",
                "distill_mix_int8", "distill_mix_f32eq", "distill_mix_gm", "distill_mix_small", "fixed_large",
                "distill_grow_threshold", "distill_grow_plateau", "distill_grow_probe", "distill_grow_layer",
@@ -998,24 +1003,17 @@ int main(int argc, char** argv) {
                  "distill_grow_probe", "distill_grow_layer", "distill_grow_budget"};
   if (!ms.empty()) {
     p.ms.clear();
-    for (std::size_t a = 0; a < ms.size();) {
-      const std::size_t b = std::min(ms.find(',', a), ms.size());
-      const int v = std::atoi(ms.substr(a, b - a).c_str());
+    for (const std::string& item : split(ms)) {
+      const int v = std::atoi(item.c_str());
       if (v < 1 || v > (dataset == "digits" ? 10 : 54)) {
         std::fprintf(stderr, "continual: --ms values in 1..%d\n", dataset == "digits" ? 10 : 54);
         return 2;
       }
       p.ms.push_back(static_cast<std::size_t>(v));
-      a = b + 1;
     }
   }
   if (!methods.empty()) {
-    p.methods.clear();
-    for (std::size_t a = 0; a <= methods.size();) {
-      const std::size_t b = std::min(methods.find(',', a), methods.size());
-      p.methods.push_back(methods.substr(a, b - a));
-      a = b + 1;
-    }
+    p.methods = split(methods);
   }
   if (quick) {
     p.ms = {10};

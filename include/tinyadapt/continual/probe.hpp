@@ -91,15 +91,10 @@ struct GrowthProbe {
 };
 
 namespace detail {
-// Inference FLOPs of net at its maximum widths (grown in scratch).
+// Inference FLOPs of Net at its maximum widths: its compile-time MACs, twice.
 template <class Net>
-double max_inference_flops(const Net& net, Net& scratch) noexcept {
-  scratch = net;
-  std::size_t room[Net::layer_count];
-  growth_room(scratch, room);
-  Rng local(1);
-  if (grow_all(scratch, room, local) != Status::ok) return 0.0;
-  return static_cast<double>(scratch.inference_flops());
+constexpr double max_inference_flops() noexcept {
+  return 2.0 * static_cast<double>(Net::macs);
 }
 }  // namespace detail
 
@@ -119,8 +114,8 @@ TaskReport learn_task_probed(Net& net, Opt& opt, GradientAccumulator<Net>& acc, 
   while (r.status == Status::ok && r.grown < max_growth) {
     probe.last = ProbeChoice{};
     ++probe.decisions;
-    const double full = detail::max_inference_flops(net, probe.trial);
-    if (!(full > 0.0)) break;  // keep_invalid_metrics: not initialised
+    if (!net.initialised()) break;
+    constexpr double full = detail::max_inference_flops<Net>();
     probe.flops_now = static_cast<float>(static_cast<double>(net.inference_flops()) / full);
     // The control: one more pass at the same width.
     probe.control = net;
@@ -157,14 +152,8 @@ TaskReport learn_task_probed(Net& net, Opt& opt, GradientAccumulator<Net>& acc, 
       c.flops_after = static_cast<float>(static_cast<double>(probe.trial.inference_flops()) / full);
       any = true;
     }
-    GrowthMetrics m;
-    m.task = task;
-    m.rounds = r.grown;
-    m.val_accuracy = probe.control_accuracy;
-    m.train_loss = cr.last_epoch_loss;
-    m.train_loss_before = cr.previous_epoch_loss;
-    m.can_grow = any;
-    probe.last = choose_probe(policy, m, probe.measured, probe.candidates, probe.flops_now);
+    probe.last = choose_probe(policy, task_metrics(task, r.grown, cr, probe.control_accuracy, any), probe.measured,
+                              probe.candidates, probe.flops_now);
     if (!probe.last.decision.grow) break;
     // Take it: the trial's draws and training again, on the network itself.
     if (grow_all(net, probe.step[probe.last.candidate], grow_rng) != Status::ok) break;
@@ -204,7 +193,7 @@ struct CheapestGrowth {
     for (std::size_t k = 0; k < probe->candidates; ++k) room = room || can_grow(net, probe->step[k]);
     last = policy.decide(task_metrics(task, rounds, r, val_accuracy, room));
     if (!last.grow) return false;
-    const double full = detail::max_inference_flops(net, probe->trial);
+    constexpr double full = detail::max_inference_flops<Net>();
     bool found = false;
     double best = 0.0;
     for (std::size_t k = 0; k < probe->candidates; ++k) {
@@ -213,7 +202,7 @@ struct CheapestGrowth {
       Rng local(1);
       if (grow_all(probe->trial, probe->step[k], local) != Status::ok) continue;
       const double f = static_cast<double>(probe->trial.inference_flops());
-      if (!(full > 0.0) || f > static_cast<double>(budget) * full) continue;
+      if (f > static_cast<double>(budget) * full) continue;
       if (!found || f < best) {
         found = true;
         best = f;

@@ -107,13 +107,7 @@ class AdaptiveClip {
   float end_round() noexcept {
     const std::size_t n = seen_ < MaxNorms ? seen_ : MaxNorms;
     if (n > 0) {
-      // Median: the middle value, the mean of the two middle ones for even n.
-      float m = detail::select_kth(norms_, n, n / 2);
-      if (n % 2 == 0) {
-        float below = norms_[0];
-        for (std::size_t i = 1; i < n / 2; ++i) below = norms_[i] > below ? norms_[i] : below;
-        m = 0.5f * (m + below);
-      }
+      const float m = detail::median(norms_, n);
       float lo = bound_ / config_.max_change, hi = bound_ * config_.max_change;
       lo = lo > config_.floor ? lo : config_.floor;
       hi = hi < config_.ceiling ? hi : config_.ceiling;

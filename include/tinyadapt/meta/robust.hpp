@@ -191,9 +191,7 @@ class RobustRound {
       for (std::size_t b = 0; b < b_end; ++b) {
         float* col = column_[b];
         if (median) {
-          const float upper = detail::select_kth(col, n, n / 2);
-          const float lower = n % 2 ? upper : detail::largest(col, n / 2);
-          result_[c0 + b] = lower + 0.5f * (upper - lower);
+          result_[c0 + b] = detail::median(col, n);
         } else {
           detail::select_kth(col, n, t);                      // the t smallest before col[t]
           detail::select_kth(col + t, n - t, n - 2 * t - 1);  // the t largest after col[n - t - 1]

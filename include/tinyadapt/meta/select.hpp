@@ -46,4 +46,12 @@ inline float largest(const float* v, std::size_t n) noexcept {
   return m;
 }
 
+// Median of v[0..n), n >= 1, in place: the middle value, the mean of the two
+// middle ones for even n (as lower + (upper - lower) / 2: no overflow).
+inline float median(float* v, std::size_t n) noexcept {
+  const float upper = select_kth(v, n, n / 2);
+  const float lower = n % 2 ? upper : largest(v, n / 2);
+  return lower + 0.5f * (upper - lower);
+}
+
 }  // namespace tinyadapt::meta::detail

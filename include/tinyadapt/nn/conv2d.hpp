@@ -66,12 +66,13 @@ struct ConvCore {
   static TINYADAPT_ALWAYS_INLINE void forward_active(const float* p, const float* x, float* y, CA ca,
                                                      FA fa) noexcept {
     const float* b = p + weight_count;
+    auto start_pixel = [&](float* yp) TINYADAPT_INLINE_LAMBDA {  // the bias; inactive outputs 0
+      kernels::copy(yp, b, fa);
+      for (std::size_t f = fa; f < F; ++f) yp[f] = 0.0f;
+    };
     if constexpr (!is_fixed<FA>::value) {
       if (fa < short_run) {
-        for (std::size_t i = 0; i < OH * OW; ++i) {
-          kernels::copy(y + i * F, b, fa);
-          for (std::size_t f = fa; f < F; ++f) y[i * F + f] = 0.0f;
-        }
+        for (std::size_t i = 0; i < OH * OW; ++i) start_pixel(y + i * F);
         for_each_tap(ca, fa, [&](std::size_t t, std::size_t f, std::size_t oy, std::size_t ox0, std::size_t n,
                                  std::size_t xo) {
           const float w = p[t * F + f];
@@ -85,8 +86,7 @@ struct ConvCore {
     for (std::size_t oy = 0; oy < OH; ++oy)
       for (std::size_t ox = 0; ox < OW; ++ox) {
         float* yp = y + (oy * OW + ox) * F;
-        kernels::copy(yp, b, fa);
-        for (std::size_t f = fa; f < F; ++f) yp[f] = 0.0f;
+        start_pixel(yp);
         for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) {
           block_gemv_t(p + wo, F, x + xo, yp, len, fa);
         });
