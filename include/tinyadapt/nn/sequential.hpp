@@ -449,20 +449,14 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   }
   template <std::size_t... I>
   void get_widths_of(std::uint32_t* w, std::index_sequence<I...>) const noexcept {
-    ((run_time_width<I> ? (void)(w[width_field<I>] = static_cast<std::uint32_t>(width_of<I>()),
-                                w[width_field<I> + 1] = static_cast<std::uint32_t>(input_width_of<I>()))
-                        : (void)0),
-     ...);
+    (get_width<I>(w), ...);
   }
   template <std::size_t I>
-  std::size_t width_of() const noexcept {
-    if constexpr (run_time_width<I>) return get<I>().width();
-    else return 0;
-  }
-  template <std::size_t I>
-  std::size_t input_width_of() const noexcept {
-    if constexpr (run_time_width<I>) return get<I>().input_width();
-    else return 0;
+  void get_width(std::uint32_t* w) const noexcept {
+    if constexpr (run_time_width<I>) {
+      w[width_field<I>] = static_cast<std::uint32_t>(get<I>().width());
+      w[width_field<I> + 1] = static_cast<std::uint32_t>(get<I>().input_width());
+    }
   }
   template <std::size_t I>
   static bool width_ok(const std::uint32_t* w) noexcept {
@@ -484,10 +478,10 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   }
   template <std::size_t... I>
   void set_widths_of(const std::uint32_t* w, std::index_sequence<I...>) noexcept {
-    ((run_time_width<I> ? set_width_of<I>(w) : (void)0), ...);
+    (set_width<I>(w), ...);
   }
   template <std::size_t I>
-  void set_width_of(const std::uint32_t* w) noexcept {
+  void set_width(const std::uint32_t* w) noexcept {
     if constexpr (run_time_width<I>) get_mut<I>().set_widths(w[width_field<I>], w[width_field<I> + 1]);
   }
 
