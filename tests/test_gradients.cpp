@@ -73,6 +73,12 @@ TEST_CASE("gradients: ReLU, Softmax output and cross-entropy") {
   check_net<Net2, ta::MSE>(t, 3);
 }
 
+TEST_CASE("gradients: cross-entropy with the soft targets of knowledge distillation") {
+  using Net = ta::Sequential<ta::Input<7>, ta::Dense<8>, ta::ReLU, ta::Dense<4>>;
+  const float old[] = {2.0f, -1.0f, 0.5f, 3.0f};
+  for (const float w : {0.5f, 1.0f, 3.0f}) check_net<Net, ta::LogitMatchCrossEntropy>({1u, old, w}, 4);
+}
+
 TEST_CASE("gradients: Conv2D valid/same/strided, MaxPool2D, AvgPool2D") {
   using Net = ta::Sequential<ta::Input<8, 7, 2>, ta::Conv2D<3, 3, 1, ta::Padding::same>, ta::Tanh, ta::MaxPool2D<2>,
                              ta::Conv2D<4, 2, 2, ta::Padding::same>, ta::Sigmoid, ta::AvgPool2D<2>, ta::Flatten,

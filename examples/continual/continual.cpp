@@ -51,6 +51,10 @@
 //   distill_mix_int8   the same synthetic samples stored as int8 (per-sample
 //                      scale): about the bytes of replay_mix at the same m
 //   distill_mix_f32eq  float32 store with the int8 store's bytes (m' = m/4)
+//   replay_mix_kd, distill_mix_kd  the same buffers replayed with a teacher
+//                   (TeacherReplay): each buffer sample's loss adds the KL to the
+//                   soft outputs (T = 2) of the network as the task found it,
+//                   weight --kd-weight W (1); one more network of RAM
 //   distill_mix_gm  gradient matching (GradientMatching) on the current model, float32
 //   distill_mix_small  distill_mix on the network at 25% width (fixed)
 //   fixed_large     the fixed large network: distill_mix at full width (the
@@ -178,6 +182,7 @@ struct Protocol {
   std::size_t step_divisor = 1;  // growth steps of every growth method divided by this
   bool log_growth = false;     // print every probe decision
   bool loss_signal = false;    // --probe-signal loss: probes judged by the training loss
+  float kd_weight = 1.0f;      // *_kd methods: weight of the teacher's soft targets (--kd-weight)
   std::vector<std::size_t> start;  // --start: widths of the growable layers before the first task (empty: 25%)
 };
 
@@ -370,6 +375,10 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
       }
     }
   }
+  // *_kd: the buffer is replayed with a teacher, the network as each task found it.
+  const bool kd = method.size() > 3 && method.compare(method.size() - 3, 3, "_kd") == 0;
+  std::unique_ptr<Net> teacher;
+  if (kd) teacher = std::make_unique<Net>(*net);
   ta::SGD<Net> sgd(p.lr);
   ta::TaskConfig tc;
   tc.epochs = p.epochs;
@@ -390,9 +399,10 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
       return s.train.y[task_idx[i]];
     };
     const ta::Span<std::uint32_t> span(order.data(), order.size());
+    auto learn = [&](const auto& replayed) {
     ta::TaskReport r;
     if constexpr (is_probed<Policy>::value) {
-      r = ta::learn_task_probed(*net, sgd, *acc, buffer, task_idx.size(), sample, span, tc, rng, policy.policy,
+      r = ta::learn_task_probed(*net, sgd, *acc, replayed, task_idx.size(), sample, span, tc, rng, policy.policy,
                                 *policy.probe, grow_rng, [&](Net& n) { return accuracy_on(n, s, 0, 2 * t + 2, true); },
                                 t, 16);
       if (policy.log) {
@@ -410,15 +420,27 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
       }
     } else {
       if constexpr (!std::is_same_v<Policy, ta::NoGrowth>) policy.start_task(t);
-      r = ta::learn_task(*net, sgd, *acc, buffer, task_idx.size(), sample, span, tc, rng, policy,
+      r = ta::learn_task(*net, sgd, *acc, replayed, task_idx.size(), sample, span, tc, rng, policy,
                          [&] { return accuracy_on(*net, s, 0, 2 * t + 2, true); }, 16);
+    }
+    return r;
+    };
+    ta::TaskReport r;
+    if constexpr (!std::is_same_v<Buffer, ta::NoBuffer>) {
+      if (teacher && t > 0) {
+        *teacher = *net;  // the network as the task found it
+        r = learn(ta::TeacherReplay<Buffer, Net>(buffer, *teacher, p.kd_weight));
+      } else {
+        r = learn(buffer);
+      }
+    } else {
+      r = learn(buffer);
     }
     row.grown += r.grown;
     if (r.status != ta::Status::ok) std::printf("  task %zu: %s\n", t, ta::to_string(r.status));
     row.train_flops += 2.0 * r.macs;
+    if (teacher) row.train_flops += 2.0 * ta::active_macs(*teacher) * static_cast<double>(r.replayed);
     row.refused += r.refused;
-    for (std::size_t j = 0; j <= t; ++j) row.matrix.set(t, j, accuracy_on(*net, s, 2 * j, 2 * j + 2));
-    row.matrix.set_seen(t, accuracy_on(*net, s, 0, 2 * t + 2));
     if (t + 1 < tasks) {
       const Clock::time_point f0 = Clock::now();
       const Cost c = fill(t, buffer, *net);
@@ -426,6 +448,8 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
       row.distill_flops += c.flops;
       fill_s += since(f0);  // shared distillations are timed where they ran
     }
+    for (std::size_t j = 0; j <= t; ++j) row.matrix.set(t, j, accuracy_on(*net, s, 2 * j, 2 * j + 2));
+    row.matrix.set_seen(t, accuracy_on(*net, s, 0, 2 * t + 2));
   }
   row.final_acc = row.matrix.final_accuracy();
   row.avg_acc = row.matrix.average_accuracy();
@@ -433,7 +457,7 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   row.flops_ratio = static_cast<float>(ta::active_macs(*net) / static_cast<double>(Cfg::Net::macs));
   row.widths = widths_of(*net);
   row.buffer_bytes = buffer.bytes();
-  row.ram_bytes = device_ram<Net, Buffer>(m, max_order, distiller_ram);
+  row.ram_bytes = device_ram<Net, Buffer>(m, max_order, distiller_ram) + (kd ? sizeof(Net) : 0);
   row.distill_seconds = distill_s;
   row.learner_seconds = since(t0) - fill_s;
   return row;
@@ -454,7 +478,7 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     std::fflush(stdout);
     rows.push_back(r);
   };
-  const bool needs_dm = want("distill_mix") || want("distill_concat") || want("distill_mix_int8") ||
+  const bool needs_dm = want("distill_mix") || want("distill_concat") || want("distill_mix_int8") || want("distill_mix_kd") ||
                         want("distill_mix_small") || want("fixed_large") || want("distill_grow_threshold") ||
                         want("distill_grow_plateau") || want("distill_grow_probe") || want("distill_grow_layer") ||
                         want("distill_grow_budget") || want("distill_grow_none") ||
@@ -478,6 +502,21 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     if (want("joint")) progress(run_learner<Net, Cfg>(s, p, "joint", 0, seed, ta::Replay::mix, true, none, nothing));
     return;
   }
+  // Random exemplars, per_class of each class (a store sized for Cap), offered
+  // as each class streams past.
+  auto exemplar_run = [&](const std::string& name, ta::Replay mode, std::size_t per_class, auto cap) {
+    using Ex = ta::ExemplarStore<classes, decltype(cap)::value, D>;
+    auto store = std::make_unique<Ex>();
+    store->reset(per_class, p.unit);
+    ta::Rng pick(seed * 31u + 7u);
+    auto fill = [&](std::size_t t, Ex& b, Net&) {
+      for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
+        for (std::size_t i : stream_order(s, c, seed)) b.offer(c, s.train.sample(i), pick);
+      return Cost{};
+    };
+    progress(run_learner<Net, Cfg>(s, p, name, m, seed, mode, false, *store, fill));
+  };
+  const std::integral_constant<std::size_t, Cfg::max_m> max_m;
   for (const ta::Replay mode : {ta::Replay::mix, ta::Replay::concat}) {
     const char* suffix = mode == ta::Replay::mix ? "_mix" : "_concat";
     if (want((std::string("distill") + suffix).c_str())) {
@@ -490,32 +529,20 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
         progress(r);
       }
     }
-    if (want((std::string("replay") + suffix).c_str())) {
-      using Ex = ta::ExemplarStore<classes, Cfg::max_m, D>;
-      auto store = std::make_unique<Ex>();
-      store->reset(m, p.unit);
-      ta::Rng pick(seed * 31u + 7u);
-      auto fill = [&](std::size_t t, Ex& b, Net&) {
-        for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
-          for (std::size_t i : stream_order(s, c, seed)) b.offer(c, s.train.sample(i), pick);
-        return Cost{};
-      };
-      progress(run_learner<Net, Cfg>(s, p, std::string("replay") + suffix, m, seed, mode, false, *store, fill));
-    }
+    if (want((std::string("replay") + suffix).c_str())) exemplar_run(std::string("replay") + suffix, mode, m, max_m);
   }
-  if (want("replay_mix_bytes")) {
+  // Replay with a teacher (TeacherReplay, continual/teacher.hpp): the buffer's
+  // samples also match the soft targets of the network as the task found it.
+  if (want("replay_mix_kd")) exemplar_run("replay_mix_kd", ta::Replay::mix, m, max_m);
+  if (want("distill_mix_kd")) {
+    auto store = std::make_unique<F32>();
+    progress(run_learner<Net, Cfg>(s, p, "distill_mix_kd", m, seed, ta::Replay::mix, false, *store, dm_fill(*store),
+                                   dm_ram<Cfg>(m)));
+  }
+  if (want("replay_mix_bytes")) {  // as many exemplars as fit the float32 store's bytes
     constexpr std::size_t max_bytes_m = (Cfg::max_m * F32::sample_bytes) / (D + 1);
-    using Ex = ta::ExemplarStore<classes, max_bytes_m, D>;
-    const std::size_t mb = m * F32::sample_bytes / (D + 1);
-    auto store = std::make_unique<Ex>();
-    store->reset(mb, p.unit);
-    ta::Rng pick(seed * 31u + 7u);
-    auto fill = [&](std::size_t t, Ex& b, Net&) {
-      for (std::size_t c = 2 * t; c < 2 * t + 2; ++c)
-        for (std::size_t i : stream_order(s, c, seed)) b.offer(c, s.train.sample(i), pick);
-      return Cost{};
-    };
-    progress(run_learner<Net, Cfg>(s, p, "replay_mix_bytes", m, seed, ta::Replay::mix, false, *store, fill));
+    exemplar_run("replay_mix_bytes", ta::Replay::mix, m * F32::sample_bytes / (D + 1),
+                 std::integral_constant<std::size_t, max_bytes_m>{});
   }
   if (want("distill_mix_int8")) {
     auto store = std::make_unique<I8>();
@@ -803,6 +830,13 @@ int time_distill(const Split& s) {
   return r.status == ta::Status::ok ? 0 : 1;
 }
 
+// The first row of a method (nullptr: not run).
+const Row* find_row(const std::vector<Row>& rows, const char* method) {
+  for (const Row& r : rows)
+    if (r.method == method) return &r;
+  return nullptr;
+}
+
 template <class Cfg>
 int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
   using Net = typename Cfg::Net;
@@ -856,6 +890,15 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
     return 1;
   }
   std::printf("OK: distilled replay beats naive fine-tuning by %.1f points\n", 100.0 * (distill - naive));
+  // The teacher's soft targets keep what the buffer stands for: less than half the forgetting.
+  const Row* kd = find_row(rows, "distill_mix_kd");
+  const Row* plain = find_row(rows, "distill_mix");
+  if (!kd || !plain || !(kd->forgetting < 0.5f * plain->forgetting) || !(kd->final_acc >= plain->final_acc)) {
+    std::printf("FAIL: replay with a teacher does not halve the forgetting of distilled replay\n");
+    return 1;
+  }
+  std::printf("OK: with a teacher, forgetting %.1f%% against %.1f%%, final %.1f%% against %.1f%%\n",
+              100.0 * kd->forgetting, 100.0 * plain->forgetting, 100.0 * kd->final_acc, 100.0 * plain->final_acc);
   // Growth preserves the function: every test output bit-identical after a step.
   using G = typename Cfg::Grow;
   auto grown = std::make_unique<G>(), before = std::make_unique<G>();
@@ -889,9 +932,7 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
   std::printf("OK: the growing learner reaches %.1f%% (fixed large network %.1f%%)\n", 100.0 * grow_acc,
               100.0 * distill);
   // Growth by probing: every decision has a reason, the network stays in range.
-  const Row* probed = nullptr;
-  for (const Row& r : rows)
-    if (r.method == "distill_grow_layer") probed = &r;
+  const Row* probed = find_row(rows, "distill_grow_layer");
   if (probed == nullptr || !(probed->flops_ratio > 0.0f && probed->flops_ratio <= 1.0f) ||
       !(probed->final_acc > distill - 0.05f)) {
     std::printf("FAIL: the probing learner is missing, out of range or more than 5 points below the fixed large one\n");
@@ -923,6 +964,7 @@ int main(int argc, char** argv) {
   double min_gain = 0.01, gain_per_flops = 0.1, budget = 0.43, threshold = 0.9;
   int step_divisor = 1;
   bool log_growth = false;
+  double kd_weight = 1.0;
   std::string start, ms, signal = "accuracy";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -939,6 +981,7 @@ int main(int argc, char** argv) {
     else if (a == "--threshold" && i + 1 < argc) threshold = std::atof(argv[++i]);
     else if (a == "--step-divisor" && i + 1 < argc) step_divisor = std::atoi(argv[++i]);
     else if (a == "--log-growth") log_growth = true;
+    else if (a == "--kd-weight" && i + 1 < argc) kd_weight = std::atof(argv[++i]);
     else if (a == "--start" && i + 1 < argc) start = argv[++i];
     else if (a == "--ms" && i + 1 < argc) ms = argv[++i];
     else if (a == "--probe-signal" && i + 1 < argc) signal = argv[++i];
@@ -946,7 +989,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
                            " [--seeds N] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
                            " [--budget F] [--threshold A] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
-                           " [--probe-signal accuracy|loss]\n");
+                           " [--probe-signal accuracy|loss] [--kd-weight W]\n");
       return 2;
     }
   }
@@ -974,6 +1017,11 @@ int main(int argc, char** argv) {
   p.threshold = static_cast<float>(threshold);
   p.step_divisor = static_cast<std::size_t>(step_divisor);
   p.log_growth = log_growth;
+  if (!(kd_weight > 0.0 && kd_weight < 1e6)) {
+    std::fprintf(stderr, "continual: --kd-weight in (0, 1e6)\n");
+    return 2;
+  }
+  p.kd_weight = static_cast<float>(kd_weight);
   if (signal != "accuracy" && signal != "loss") {
     std::fprintf(stderr, "continual: --probe-signal accuracy|loss\n");
     return 2;
@@ -981,8 +1029,8 @@ int main(int argc, char** argv) {
   p.loss_signal = signal == "loss";
   if (!start.empty())
     for (const std::string& w : split(start)) p.start.push_back(static_cast<std::size_t>(std::atoi(w.c_str())));
-  p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_bytes", "distill_mix", "distill_concat",
-               "distill_mix_int8", "distill_mix_f32eq", "distill_mix_gm", "distill_mix_small", "fixed_large",
+  p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_bytes", "replay_mix_kd", "distill_mix",
+               "distill_concat", "distill_mix_int8", "distill_mix_kd", "distill_mix_f32eq", "distill_mix_gm", "distill_mix_small", "fixed_large",
                "distill_grow_threshold", "distill_grow_plateau", "distill_grow_probe", "distill_grow_layer",
                "distill_grow_budget"};
   const unsigned n_seeds = seeds > 0 ? static_cast<unsigned>(seeds) : dataset == "digits" ? 5u : model == "mlp" ? 3u : 2u;
@@ -998,8 +1046,8 @@ int main(int argc, char** argv) {
     p.unit = 1.0f / 255.0f;
   }
   if (model == "cnn")
-    p.methods = {"naive", "joint", "replay_mix", "replay_concat", "distill_mix", "distill_concat", "distill_mix_int8",
-                 "distill_mix_small", "fixed_large", "distill_grow_threshold", "distill_grow_plateau",
+    p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_kd", "distill_mix", "distill_concat",
+                 "distill_mix_int8", "distill_mix_kd", "distill_mix_small", "fixed_large", "distill_grow_threshold", "distill_grow_plateau",
                  "distill_grow_probe", "distill_grow_layer", "distill_grow_budget"};
   if (!ms.empty()) {
     p.ms.clear();
@@ -1018,7 +1066,7 @@ int main(int argc, char** argv) {
   if (quick) {
     p.ms = {10};
     p.seeds = {1};
-    p.methods = {"naive", "replay_mix", "distill_mix", "distill_grow_threshold", "distill_grow_layer"};
+    p.methods = {"naive", "replay_mix", "distill_mix", "distill_mix_kd", "distill_grow_threshold", "distill_grow_layer"};
   }
   if (dataset == "digits") return run<DigitsMlp>(s, p, csv, quick);
   if (model == "mlp") return run<FashionMlp>(s, p, csv, quick);

@@ -326,19 +326,28 @@ TEST_CASE("the learner refuses a task with a label the head cannot hold, before 
   CHECK(std::memcmp(net.parameters().data(), before.parameters().data(), W2::param_count * sizeof(float)) == 0);
 }
 
+namespace {
+// A buffer of 6 samples (4 of class 4, 2 of class 5) and a new task of N samples of class 1.
+void fill_learner_buffer() {
+  make_class(real, 9);
+  store_a.clear();
+  REQUIRE(store_a.write(4, real, 4) == ta::Status::ok);
+  REQUIRE(store_a.write(5, real + 4 * D, 2) == ta::Status::ok);
+}
+unsigned new_task(std::size_t i, float* x) {
+  std::memcpy(x, real + i * D, D * sizeof(float));
+  return 1u;
+}
+
+}  // namespace
+
 TEST_CASE("mix joins every minibatch with min(batch, |buffer|) buffer samples; concat appends the buffer once") {
   ta::Rng rng(4);
   net.init(rng);
   ta::SGD<W2> sgd(0.05f);
   std::uint32_t order[N + 8];
-  make_class(real, 9);
-  store_a.clear();
-  REQUIRE(store_a.write(4, real, 4) == ta::Status::ok);
-  REQUIRE(store_a.write(5, real + 4 * D, 2) == ta::Status::ok);
-  auto task = [](std::size_t i, float* x) {
-    std::memcpy(x, real + i * D, D * sizeof(float));
-    return 1u;
-  };
+  fill_learner_buffer();
+  auto task = new_task;
   ta::TaskConfig tc;
   tc.epochs = 3;
   tc.batch = 16;
@@ -355,6 +364,87 @@ TEST_CASE("mix joins every minibatch with min(batch, |buffer|) buffer samples; c
   CHECK(concat.samples == 3 * (N + 6));
   CHECK(concat.steps == 3 * 3);  // 46 samples in minibatches of 16
   CHECK(ta::check_health(net) == ta::Status::ok);
+}
+
+namespace {
+W2 student;
+// Mean KL divergence between two networks' softened outputs (T = 2) on the store's samples.
+float soft_distance(W2& student, W2& teacher, const Store& store) {
+  float x[D], z[10], sum = 0.0f;
+  for (std::size_t i = 0; i < store.count(); ++i) {
+    const unsigned label = static_cast<unsigned>(store.get(i, x));
+    std::memcpy(z, student.forward(x), sizeof z);
+    const float* old = teacher.forward(x);
+    sum += (ta::LogitMatchCrossEntropy::value_and_grad(z, {label, old, 1.0f}, nullptr, 10) -
+            ta::SoftmaxCrossEntropy::value_and_grad(z, label, nullptr, 10)) / 4.0f;
+  }
+  return sum / static_cast<float>(store.count());
+}
+}  // namespace
+
+TEST_CASE("replay with a teacher: weight 0 is plain replay, a weight keeps the old logits, the teacher never moves") {
+  fill_learner_buffer();
+  auto task = new_task;
+  ta::TaskConfig tc;
+  tc.epochs = 5;
+  std::uint32_t order[N + 8];
+  const ta::Span<std::uint32_t> span(order, N + 8);
+  auto start = [](W2& w) {  // every run starts from the same network (the M4 has no room for a copy)
+    ta::Rng init(5);
+    w.init(init);
+  };
+  start(before);  // the teacher: the network as the task finds it
+  auto train = [&](W2& student, const auto& buffer) {
+    start(student);
+    ta::SGD<W2> sgd(0.05f);
+    ta::Rng rng(21);
+    return ta::train_task(student, sgd, acc, buffer, N, task, span, tc, rng);
+  };
+  const ta::TaskReport plain = train(net, store_a);
+  const ta::TaskReport zero = train(student, ta::TeacherReplay<Store, W2>(store_a, before, 0.0f));
+  CHECK(plain.status == ta::Status::ok);
+  CHECK(zero.samples == plain.samples);
+  CHECK(std::memcmp(net.parameters().data(), student.parameters().data(), sizeof(float) * W2::param_count) == 0);
+  const ta::TaskReport kd = train(student, ta::TeacherReplay<Store, W2>(store_a, before, 1.0f));
+  CHECK(kd.status == ta::Status::ok);
+  CHECK(kd.refused == 0);
+  start(net);  // the teacher never moved
+  CHECK(std::memcmp(before.parameters().data(), net.parameters().data(), sizeof(float) * W2::param_count) == 0);
+  train(net, store_a);
+  // The new class pulls every output; the soft targets hold the replayed samples' closer to the teacher's.
+  const float d_plain = soft_distance(net, before, store_a), d_kd = soft_distance(student, before, store_a);
+  CHECK(d_kd < 0.8f * d_plain);  // measured: 0.106 against 0.151
+  // A broken teacher (NaN weights) gives no soft targets: every replayed sample is refused and counted, the
+  // new samples still train, and the student stays healthy.
+  before.parameters()[0] = NAN;
+  const ta::TaskReport broken = train(student, ta::TeacherReplay<Store, W2>(store_a, before, 1.0f));
+  CHECK(broken.status == ta::Status::ok);
+  CHECK(broken.refused == 5 * 3 * 6);  // 5 epochs x 3 minibatches x the 6 buffer samples
+  CHECK(broken.samples == 5 * N);
+  CHECK(ta::check_health(student) == ta::Status::ok);
+}
+
+TEST_CASE("the soft-target loss: weight 0 is cross-entropy, its own logits add nothing, bad targets are refused") {
+  const float z[4] = {1.5f, -0.5f, 3.0f, 0.25f}, other[4] = {-2.0f, 1.0f, 0.0f, 4.0f};
+  float g_ce[4], g[4];
+  const float ce = ta::SoftmaxCrossEntropy::value_and_grad(z, 2u, g_ce, 4);
+  CHECK(ta::LogitMatchCrossEntropy::value_and_grad(z, {2u, other, 0.0f}, g, 4) == ce);
+  CHECK(std::memcmp(g, g_ce, sizeof g) == 0);
+  CHECK(std::fabs(ta::LogitMatchCrossEntropy::value_and_grad(z, {2u, z, 1.0f}, g, 4) - ce) < 1e-6f);  // KL = 0
+  CHECK(testsupport::rel_error(g, g_ce, 4) < 1e-6f);
+  CHECK(ta::LogitMatchCrossEntropy::value_and_grad(z, {2u, other, 1.0f}, g, 4) > ce);  // KL > 0
+  // Soft-target gradients stay bounded (|softmax - softmax| <= 1, times weight T) however far apart the logits.
+  const float far[4] = {3e38f, -3e38f, 0.0f, 3e38f};  // differences overflow to -Inf
+  const float loss = ta::LogitMatchCrossEntropy::value_and_grad(z, {2u, far, 1.0f}, g, 4);
+  CHECK(std::isfinite(loss));
+  for (std::size_t i = 0; i < 4; ++i) CHECK(std::fabs(g[i] - g_ce[i]) <= 2.0f * 1.0001f);
+  const float nan[4] = {0.0f, NAN, 0.0f, 0.0f};
+  CHECK(ta::LogitMatchCrossEntropy::check({2u, nan, 1.0f}, 4) == ta::Status::non_finite_target);
+  CHECK(ta::LogitMatchCrossEntropy::check({2u, nullptr, 1.0f}, 4) == ta::Status::non_finite_target);
+  CHECK(ta::LogitMatchCrossEntropy::check({2u, other, -1.0f}, 4) == ta::Status::non_finite_target);
+  CHECK(ta::LogitMatchCrossEntropy::check({2u, other, NAN}, 4) == ta::Status::non_finite_target);
+  CHECK(ta::LogitMatchCrossEntropy::check({4u, other, 1.0f}, 4) == ta::Status::bad_label);
+  CHECK(ta::LogitMatchCrossEntropy::check({2u, other, 1.0f}, 4) == ta::Status::ok);
 }
 
 TEST_CASE("growth hook: the learner retrains after each growth the policy asks for, up to the limit") {

@@ -19,3 +19,4 @@
 #include "reservoir.hpp"
 #include "store.hpp"
 #include "synthetic.hpp"
+#include "teacher.hpp"

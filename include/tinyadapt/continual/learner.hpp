@@ -10,11 +10,15 @@
 //           default: old classes are in every gradient, however small the
 //           buffer, so a 2-class task cannot drown them);
 //   concat  the buffer is appended once to the task's data and shuffled in.
+// A buffer that also gives logits for its samples (logits(i, x), weight())
+// is replayed with LogitMatchCrossEntropy: label and old logits together.
 // Training goes through GradientAccumulator and the optimizer, so the
 // numeric-safety guard applies to every step.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
 #include "../core/rng.hpp"
 #include "../core/span.hpp"
@@ -36,6 +40,7 @@ struct TaskConfig {
 struct TaskReport {
   Status status = Status::ok;  // not ok: the task was refused (nothing changed) or the model broke
   std::size_t samples = 0;     // sample gradients taken (new and buffer)
+  std::size_t replayed = 0;    // of them, buffer samples
   std::size_t steps = 0;       // optimizer steps
   std::size_t refused = 0;     // samples and minibatches the guard refused
   std::size_t grown = 0;       // growth steps after the task
@@ -50,6 +55,14 @@ template <class Net>
 double active_macs(const Net&) noexcept {
   return static_cast<double>(Net::macs);
 }
+
+namespace detail {
+template <class Buffer, class = void>
+struct gives_logits : std::false_type {};
+template <class Buffer>
+struct gives_logits<Buffer, std::void_t<decltype(std::declval<const Buffer&>().logits(std::size_t{}, nullptr))>>
+    : std::true_type {};
+}  // namespace detail
 
 // Indices the learner needs for a task of n samples and a buffer of b.
 constexpr std::size_t order_entries(std::size_t n, std::size_t b) noexcept { return n + b; }
@@ -87,10 +100,22 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
   // One sample's gradient; false when the model broke (stop).
   auto add = [&](std::uint32_t k) {
     const std::size_t label = k < n ? static_cast<std::size_t>(sample(k, x)) : buffer.get(k - n, x);
-    const StepResult s = acc.template add<Loss>(net, static_cast<const float*>(x),
-                                                        static_cast<typename Loss::target_type>(label));
+    StepResult s;
+    if constexpr (detail::gives_logits<Buffer>::value) {
+      static_assert(std::is_same_v<Loss, SoftmaxCrossEntropy>, "logit replay is for softmax cross-entropy");
+      const float* old = k < n ? nullptr : buffer.logits(k - n, static_cast<const float*>(x));
+      if (old != nullptr)
+        s = acc.template add<LogitMatchCrossEntropy>(
+            net, static_cast<const float*>(x),
+            LogitMatchCrossEntropy::Target{static_cast<unsigned>(label), old, buffer.weight()});
+      else
+        s = acc.template add<Loss>(net, static_cast<const float*>(x), static_cast<unsigned>(label));
+    } else {
+      s = acc.template add<Loss>(net, static_cast<const float*>(x), static_cast<typename Loss::target_type>(label));
+    }
     if (s.ok()) {
       ++r.samples;
+      if (k >= n) ++r.replayed;
       loss_sum += static_cast<double>(s.loss);
       return true;
     }
@@ -147,6 +172,7 @@ namespace detail {
 inline void add_training(TaskReport& r, const TaskReport& again) noexcept {
   r.status = again.status;
   r.samples += again.samples;
+  r.replayed += again.replayed;
   r.steps += again.steps;
   r.refused += again.refused;
   r.macs += again.macs;

@@ -30,6 +30,43 @@ struct MSE {
   }
 };
 
+namespace detail {
+// Softmax cross-entropy of logits z against label; with match, plus
+// weight * T^2 * KL(softmax(match / T) || softmax(z / T)), the soft targets of
+// knowledge distillation (T = 2). Every z[i] is read before grad[i] is
+// written, so grad may alias z. Log-sum-exp keeps it finite for large logits.
+inline float softmax_cross_entropy(const float* z, unsigned label, float* grad, std::size_t n,
+                                   const float* match = nullptr, float weight = 0.0f) noexcept {
+  constexpr float inv_t = 0.5f, t2 = 4.0f;
+  float m = z[0], mm = match ? match[0] : 0.0f;
+  for (std::size_t i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
+  float sum = 0.0f, sum_t = 0.0f, sum_s = 0.0f, cross = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) sum += std::exp(z[i] - m);
+  if (match) {
+    for (std::size_t i = 1; i < n; ++i) mm = match[i] > mm ? match[i] : mm;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float q = std::exp((match[i] - mm) * inv_t);
+      sum_t += q;
+      sum_s += std::exp((z[i] - m) * inv_t);
+      if (q > 0.0f) cross += q * ((match[i] - mm) - (z[i] - m)) * inv_t;  // 0 * -Inf would be NaN
+    }
+  }
+  // KL = sum q_i (log q_i - log p_i), q and p at temperature T
+  const float kl = match ? cross / sum_t - std::log(sum_t) + std::log(sum_s) : 0.0f;
+  const float loss = std::log(sum) - (z[label] - m) + weight * t2 * kl;
+  if (grad) {
+    const float inv = 1.0f / sum;
+    const float soft = match ? weight * t2 * inv_t : 0.0f;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float zi = z[i];
+      grad[i] = std::exp(zi - m) * inv - (i == label ? 1.0f : 0.0f);
+      if (match) grad[i] += soft * (std::exp((zi - m) * inv_t) / sum_s - std::exp((match[i] - mm) * inv_t) / sum_t);
+    }
+  }
+  return loss;
+}
+}  // namespace detail
+
 // Softmax + cross-entropy on logits with an integer label, fused: the gradient
 // is softmax(z) - onehot and log-sum-exp keeps it finite for large logits.
 struct SoftmaxCrossEntropy {
@@ -37,17 +74,31 @@ struct SoftmaxCrossEntropy {
   static Status check(unsigned label, std::size_t n) noexcept { return label < n ? Status::ok : Status::bad_label; }
   static Status check_output(const float*, std::size_t) noexcept { return Status::ok; }
   static float value_and_grad(const float* z, unsigned label, float* grad, std::size_t n) noexcept {
-    float m = z[0];
-    for (std::size_t i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
-    float sum = 0.0f;
-    for (std::size_t i = 0; i < n; ++i) sum += std::exp(z[i] - m);
-    const float log_sum = std::log(sum);
-    const float loss = log_sum - (z[label] - m);
-    if (grad) {
-      const float inv = 1.0f / sum;
-      for (std::size_t i = 0; i < n; ++i) grad[i] = std::exp(z[i] - m) * inv - (i == label ? 1.0f : 0.0f);
-    }
-    return loss;
+    return detail::softmax_cross_entropy(z, label, grad, n);
+  }
+};
+
+// Softmax cross-entropy plus weight * T^2 * KL between the softened outputs
+// (T = 2) of z and of the logits an earlier model gave the same input
+// (knowledge distillation, as LwF and iCaRL).
+// Replayed samples keep the old model's whole output, not only its argmax,
+// so the classes they stand for lose less of what they were.
+struct LogitMatchCrossEntropy {
+  struct Target {
+    unsigned label;
+    const float* logits;  // n of them
+    float weight;
+  };
+  using target_type = Target;
+  static Status check(const Target& t, std::size_t n) noexcept {
+    if (t.label >= n) return Status::bad_label;
+    if (t.logits == nullptr || !all_finite(t.logits, n) || !(t.weight >= 0.0f && t.weight < 1e6f))
+      return Status::non_finite_target;
+    return Status::ok;
+  }
+  static Status check_output(const float*, std::size_t) noexcept { return Status::ok; }
+  static float value_and_grad(const float* z, const Target& t, float* grad, std::size_t n) noexcept {
+    return detail::softmax_cross_entropy(z, t.label, grad, n, t.logits, t.weight);
   }
 };
 
