@@ -54,7 +54,9 @@
 //   replay_mix_kd, distill_mix_kd  the same buffers replayed with a teacher
 //                   (TeacherReplay): each buffer sample's loss adds the KL to the
 //                   soft outputs (T = 2) of the network as the task found it,
-//                   weight --kd-weight W (1); one more network of RAM
+//                   weight --kd-weight W (1); one more network of RAM.
+//                   --kd gives every learner with a buffer the teacher (the
+//                   growth methods too); their names get "_kd"
 //   distill_mix_gm  gradient matching (GradientMatching) on the current model, float32
 //   distill_mix_small  distill_mix on the network at 25% width (fixed)
 //   fixed_large     the fixed large network: distill_mix at full width (the
@@ -183,6 +185,7 @@ struct Protocol {
   bool log_growth = false;     // print every probe decision
   bool loss_signal = false;    // --probe-signal loss: probes judged by the training loss
   float kd_weight = 1.0f;      // *_kd methods: weight of the teacher's soft targets (--kd-weight)
+  bool kd = false;             // --kd: every learner with a buffer replays it with a teacher (names get "_kd")
   std::vector<std::size_t> start;  // --start: widths of the growable layers before the first task (empty: 25%)
 };
 
@@ -375,8 +378,10 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
       }
     }
   }
-  // *_kd: the buffer is replayed with a teacher, the network as each task found it.
-  const bool kd = method.size() > 3 && method.compare(method.size() - 3, 3, "_kd") == 0;
+  // *_kd and --kd: the buffer is replayed with a teacher, the network as each task found it.
+  const bool named_kd = method.size() > 3 && method.compare(method.size() - 3, 3, "_kd") == 0;
+  const bool kd = !std::is_same_v<Buffer, ta::NoBuffer> && (named_kd || p.kd);
+  if (kd && !named_kd) row.method += "_kd";
   std::unique_ptr<Net> teacher;
   if (kd) teacher = std::make_unique<Net>(*net);
   ta::SGD<Net> sgd(p.lr);
@@ -525,7 +530,7 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
                                     dm_ram<Cfg>(m));
       progress(r);
       if (mode == ta::Replay::mix && want("fixed_large")) {
-        r.method = "fixed_large";
+        r.method = p.kd ? "fixed_large_kd" : "fixed_large";
         progress(r);
       }
     }
@@ -965,6 +970,7 @@ int main(int argc, char** argv) {
   int step_divisor = 1;
   bool log_growth = false;
   double kd_weight = 1.0;
+  bool kd = false;
   std::string start, ms, signal = "accuracy";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -982,6 +988,7 @@ int main(int argc, char** argv) {
     else if (a == "--step-divisor" && i + 1 < argc) step_divisor = std::atoi(argv[++i]);
     else if (a == "--log-growth") log_growth = true;
     else if (a == "--kd-weight" && i + 1 < argc) kd_weight = std::atof(argv[++i]);
+    else if (a == "--kd") kd = true;
     else if (a == "--start" && i + 1 < argc) start = argv[++i];
     else if (a == "--ms" && i + 1 < argc) ms = argv[++i];
     else if (a == "--probe-signal" && i + 1 < argc) signal = argv[++i];
@@ -989,7 +996,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
                            " [--seeds N] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
                            " [--budget F] [--threshold A] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
-                           " [--probe-signal accuracy|loss] [--kd-weight W]\n");
+                           " [--probe-signal accuracy|loss] [--kd] [--kd-weight W]\n");
       return 2;
     }
   }
@@ -1022,6 +1029,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   p.kd_weight = static_cast<float>(kd_weight);
+  p.kd = kd;
   if (signal != "accuracy" && signal != "loss") {
     std::fprintf(stderr, "continual: --probe-signal accuracy|loss\n");
     return 2;

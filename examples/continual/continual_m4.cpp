@@ -2,7 +2,9 @@
 // P3 on the 8x8 digits from flash: 5 tasks of 2 classes in label order; after
 // each task its two classes are distilled on the device, streaming over their
 // samples (distribution matching, m = 10 per class, int8 store), and the next
-// task trains with the distilled buffer mixed into every minibatch. Growth:
+// task trains with the distilled buffer mixed into every minibatch, replayed
+// with a teacher (the network as the task found it: label plus its soft
+// targets, TeacherReplay). Growth:
 // the hidden layer starts at 8 of 32 units; after each task (and each
 // retraining) it grows by 8, function-preserving, while validation accuracy
 // on the classes seen is below 0.9 (the seed paper's rule), and the task is
@@ -30,7 +32,7 @@ constexpr std::size_t tasks = 5, m = 10, networks = 100, iterations = 1000, chun
 constexpr std::size_t all_count = ds::train_count + ds::test_count;  // 1,797: the P3 split is by index
 static_assert(ds::features == Net::input_size, "digits are 8x8");
 
-Net net;
+Net net, teacher;
 ta::GradientAccumulator<Net> acc;
 ta::SyntheticStore<10, m, ds::features, std::int8_t> store;
 ta::DistributionMatching<Full, m, networks> dm;
@@ -117,7 +119,7 @@ ta::DistillReport distill_class(std::size_t c, Meter& meter) {
 }  // namespace
 
 int main() {
-  board::print("P3 continual cycle on the Cortex-M4: digits, 64->(8..32)->10 growing MLP, distilled replay (mix), m=");
+  board::print("P3 continual cycle on the Cortex-M4: digits, 64->(8..32)->10 growing MLP, distilled replay (mix, teacher), m=");
   board::print_uint(m);
   board::print(" per class, int8 store; distribution matching ");
   board::print_uint(iterations);
@@ -130,6 +132,8 @@ int main() {
   board::print_uint(sizeof acc);
   board::print(" B, store ");
   board::print_uint(sizeof store);
+  board::print(" B, teacher ");
+  board::print_uint(sizeof teacher);
   board::print(" B, distiller ");
   board::print_uint(sizeof dm);
   board::print(" B\n");
@@ -153,7 +157,9 @@ int main() {
     Meter train;
     train.start();
     growth.start_task(t);
-    const ta::TaskReport r = ta::learn_task(net, sgd, acc, store, n,
+    teacher = net;
+    const ta::TeacherReplay<decltype(store), Net> replayed(store, teacher, 1.0f);
+    const ta::TaskReport r = ta::learn_task(net, sgd, acc, replayed, n,
         [&](std::size_t i, float* x) {
           train.tick();
           load(task_idx[i], x);
