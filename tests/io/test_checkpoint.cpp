@@ -92,6 +92,49 @@ TEST_CASE("flash checkpoint: save, load newest, alternate slots") {
   CHECK(r.load(other) == io::WireStatus::no_checkpoint);  // another model's checkpoints
 }
 
+TEST_CASE("flash checkpoint: sequences are serial numbers; a save after 0xFFFFFFFF, forged or not, is the newest") {
+  CHECK(io::later_sequence(2, 1));
+  CHECK(io::later_sequence(1, 0xFFFFFFFFu));  // next_sequence skips 0
+  CHECK(io::next_sequence(0xFFFFFFFFu) == 1u);
+  CHECK_FALSE(io::later_sequence(1, 2));
+  CHECK_FALSE(io::later_sequence(5, 5));
+  CHECK_FALSE(io::later_sequence(0x80000001u, 1));  // 2^31 apart: a tie, either way
+  CHECK_FALSE(io::later_sequence(1, 0x80000001u));
+  // slot's record rewritten to sequence seq, with a valid record CRC (what a forger could do).
+  auto forge = [](std::size_t slot_index, std::uint32_t seq) {
+    unsigned char* record = flash.mem + slot_index * slot;
+    io::detail::put32(record + 4, seq);
+    io::detail::put32(record + 12, io::crc32(record, 12));
+  };
+  io::CheckpointRegion<FakeFlash> r(flash, slot);
+  bool ok = false;
+  two_checkpoints();
+  forge(1, 0xFFFFFFFFu);  // next to sequence 1 it is the older one (1 comes after it)
+  CHECK(r.newest<Net>().slot == 0u);
+  CHECK(load_probe(flash, ok) == 1u);
+  forge(0, 0xFFFFFFFEu);  // now it is the newest
+  CHECK(r.newest<Net>().sequence == 0xFFFFFFFFu);
+  CHECK(load_probe(flash, ok) == 0xFFFFFFFFu);
+  CHECK(same(probe, b));
+  REQUIRE(r.save(a, 20) == io::WireStatus::ok);  // over slot 0, sequence 1
+  CHECK(r.newest<Net>().slot == 0u);
+  CHECK(load_probe(flash, ok) == 1u);
+  CHECK(same(probe, a));
+  REQUIRE(r.save(b, 21) == io::WireStatus::ok);  // and on: slot 1, sequence 2
+  CHECK(load_probe(flash, ok) == 2u);
+  CHECK(same(probe, b));
+  // Slots 2^31 apart tie: slot 0 is the newest, and a save goes on from it.
+  two_checkpoints();
+  forge(0, 7);
+  forge(1, 7 + 0x80000000u);
+  CHECK(r.newest<Net>().slot == 0u);
+  CHECK(load_probe(flash, ok) == 7u);
+  CHECK(same(probe, a));
+  REQUIRE(r.save(b, 22) == io::WireStatus::ok);
+  CHECK(r.newest<Net>().sequence == 8u);
+  CHECK(r.newest<Net>().slot == 1u);
+}
+
 TEST_CASE("flash checkpoint: a power cut at every byte of a save leaves the old or the new one") {
   two_checkpoints();
   ta::Rng rc(3);

@@ -6,7 +6,7 @@
 //
 //   offset  size  field
 //        0     4  magic "TACK"
-//        4     4  sequence number (1, 2, ...; the larger valid one is newest)
+//        4     4  sequence number (1, 2, ..., 2^32 - 1, then 1 again; never 0)
 //        8     4  message bytes M
 //       12     4  CRC-32 of bytes 0..11
 //       16     M  the message (round id = the caller's round)
@@ -16,6 +16,11 @@
 // message, W = Net::width_fields u32 (Sequential::get_widths) and a CRC-32 of
 // them, so the message starts at 16 + 4 W + 4. A slot whose widths fail
 // their CRC or Net::check_widths is refused like a bad message.
+//
+// Sequences compare as serial numbers (RFC 1982): b is newer than a when
+// b - a, modulo 2^32, is below 2^31, so a save is newer than the checkpoint
+// it follows however large that one's number was (a forged 0xFFFFFFFF
+// included); slots 2^31 apart tie, and a tie goes to slot 0.
 //
 // save() writes the slot that does not hold the newest valid checkpoint:
 // erase, program the message in chunks, read it back and check it, and only
@@ -42,6 +47,14 @@ namespace tinyadapt {
 namespace io {
 
 inline constexpr std::size_t checkpoint_record_bytes = 16;
+
+// The sequence after s (0 is skipped: it means "none").
+constexpr std::uint32_t next_sequence(std::uint32_t s) noexcept { return s == 0xFFFFFFFFu ? 1u : s + 1u; }
+// b is a later sequence than a (serial-number order; 2^31 apart: neither).
+constexpr bool later_sequence(std::uint32_t b, std::uint32_t a) noexcept {
+  const std::uint32_t d = b - a;
+  return d != 0 && d < 0x80000000u;
+}
 
 // Bytes of Net's widths block (0 for a network without growable layers).
 template <class Net>
@@ -73,12 +86,11 @@ class CheckpointRegion {
   // The newest valid checkpoint for Net (sequence 0 if none); reads only.
   template <class Net>
   CheckpointInfo newest() const noexcept {
-    CheckpointInfo best;
-    for (std::uint32_t s = 0; s < 2; ++s) {
-      CheckpointInfo c;
-      if (check_slot<Net>(s, c) == WireStatus::ok && c.sequence > best.sequence) best = c;
-    }
-    return best;
+    CheckpointInfo c[2];
+    WireStatus s[2];
+    for (std::uint32_t i = 0; i < 2; ++i) s[i] = check_slot<Net>(i, c[i]);
+    if (s[0] != WireStatus::ok && s[1] != WireStatus::ok) return CheckpointInfo{};
+    return c[newer_slot(s, c)];
   }
 
   template <class Net>
@@ -113,7 +125,7 @@ class CheckpointRegion {
     WireStatus back = check_widths_at<Net>(base, back_widths);
     if (back == WireStatus::ok) back = check_message_at<Net>(base + message_at, bytes, c);
     if (back != WireStatus::ok) return back == WireStatus::storage_error ? back : WireStatus::storage_error;
-    c.sequence = last.sequence + 1;
+    c.sequence = next_sequence(last.sequence);
     c.slot = slot;
     unsigned char record[checkpoint_record_bytes];
     record[0] = 'T', record[1] = 'A', record[2] = 'C', record[3] = 'K';
@@ -133,10 +145,9 @@ class CheckpointRegion {
     CheckpointInfo c[2];
     WireStatus s[2];
     for (std::uint32_t i = 0; i < 2; ++i) s[i] = check_slot<Net>(i, c[i]);
-    // On equal sequences (only a corrupted or forged region has them) slot 0,
-    // as newest() says, so save() keeps the slot that load() restored.
-    const bool zero_first = s[0] == WireStatus::ok && (s[1] != WireStatus::ok || c[0].sequence >= c[1].sequence);
-    for (const std::uint32_t i : {zero_first ? 0u : 1u, zero_first ? 1u : 0u}) {
+    // The slot newest() names first, so save() keeps the slot that load() restored.
+    const std::uint32_t first = newer_slot(s, c);
+    for (const std::uint32_t i : {first, 1u - first}) {
       if (s[i] != WireStatus::ok) continue;
       // The widths again (a flash read may differ from check_slot's), checked before the network changes.
       std::uint32_t w[Net::width_fields > 0 ? Net::width_fields : 1];
@@ -165,6 +176,15 @@ class CheckpointRegion {
       return n;
     }
   };
+
+  // Of two checked slots, the one holding the newest checkpoint: the valid one,
+  // or the later sequence; slot 0 on a tie (only a corrupted or forged region
+  // has one).
+  static std::uint32_t newer_slot(const WireStatus (&s)[2], const CheckpointInfo (&c)[2]) noexcept {
+    if (s[1] != WireStatus::ok) return 0;
+    if (s[0] != WireStatus::ok) return 1;
+    return later_sequence(c[1].sequence, c[0].sequence) ? 1u : 0u;
+  }
 
   // The widths block of the slot at base into w: its CRC and Net::check_widths.
   template <class Net>
