@@ -698,7 +698,9 @@ void write_outputs(const std::vector<Row>& rows, const std::string& csv, const c
 }
 
 // Mean accuracy matrices and the summary table (mean ± std over seeds).
-void print_summary(const std::vector<Row>& rows) {
+// data_bytes: the training data seen over the stream, as uint8 samples with a
+// 1-byte label (the buffer's share of it is a column).
+void print_summary(const std::vector<Row>& rows, double data_bytes) {
   std::map<std::pair<std::string, std::size_t>, std::vector<const Row*>> groups;
   std::vector<std::pair<std::string, std::size_t>> keys;
   for (const Row& r : rows) {
@@ -724,9 +726,9 @@ void print_summary(const std::vector<Row>& rows) {
       std::printf(" | %5.1f\n", 100.0 * a / static_cast<double>(g.size()));
     }
   }
-  std::printf("\n%-22s %4s %5s %15s %15s %15s %6s %9s %10s %10s %9s %9s %9s %s\n", "method", "m", "seeds", "final acc %",
-              "avg acc %", "forgetting %", "FLOPs", "buffer B", "train FLOP", "dist. FLOP", "distill s", "learner s",
-              "RAM B", "widths per seed");
+  std::printf("\n%-26s %4s %5s %15s %15s %15s %6s %9s %6s %10s %10s %9s %9s %9s %s\n", "method", "m", "seeds",
+              "final acc %", "avg acc %", "forgetting %", "FLOPs", "buffer B", "buf %", "train FLOP", "dist. FLOP",
+              "distill s", "learner s", "RAM B", "widths per seed");
   for (const auto& k : keys) {
     const auto& g = groups[k];
     std::vector<double> fa, aa, fg, ds, ls, tf, df;
@@ -746,10 +748,11 @@ void print_summary(const std::vector<Row>& rows) {
       widths += (widths.empty() ? "" : " / ") + r->widths;
       ratio += r->flops_ratio / static_cast<double>(g.size());
     }
-    std::printf("%-22s %4zu %5zu %7.1f ± %5.1f %7.1f ± %5.1f %7.1f ± %5.1f %6.2f %9zu %10.3g %10.3g %9.2f %9.2f %9zu %s\n",
+    std::printf("%-26s %4zu %5zu %7.1f ± %5.1f %7.1f ± %5.1f %7.1f ± %5.1f %6.2f %9zu %6.2f %10.3g %10.3g %9.2f %9.2f "
+                "%9zu %s\n",
                 k.first.c_str(), k.second, g.size(), a.mean, a.sd, b.mean, b.sd, c.mean, c.sd, ratio,
-                g[0]->buffer_bytes, stat(tf).mean, stat(df).mean, stat(ds).mean, stat(ls).mean, g[0]->ram_bytes,
-                widths.c_str());
+                g[0]->buffer_bytes, 100.0 * static_cast<double>(g[0]->buffer_bytes) / data_bytes, stat(tf).mean,
+                stat(df).mean, stat(ds).mean, stat(ls).mean, g[0]->ram_bytes, widths.c_str());
   }
 }
 
@@ -875,7 +878,7 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
     run_seed_m<Cfg>(s, p, seed, 0, rows, p.methods, done, total, start);
     for (std::size_t m : p.ms) run_seed_m<Cfg>(s, p, seed, m, rows, p.methods, done, total, start);
   }
-  print_summary(rows);
+  print_summary(rows, static_cast<double>(s.train.size()) * static_cast<double>(Cfg::Net::input_size + 1));
   write_outputs(rows, csv, Cfg::dataset, Cfg::model);
   std::printf("results: %s (accuracy matrices: %s)\n", csv.c_str(), with_suffix(csv, ".matrix.csv").c_str());
   if (!quick) {
