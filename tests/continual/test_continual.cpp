@@ -367,7 +367,7 @@ TEST_CASE("mix joins every minibatch with min(batch, |buffer|) buffer samples; c
 }
 
 namespace {
-W2 student;
+W2 taught;  // the student replayed with a teacher
 // Mean KL divergence between two networks' softened outputs (T = 2) on the store's samples.
 float soft_distance(W2& student, W2& teacher, const Store& store) {
   float x[D], z[10], sum = 0.0f;
@@ -401,27 +401,27 @@ TEST_CASE("replay with a teacher: weight 0 is plain replay, a weight keeps the o
     return ta::train_task(student, sgd, acc, buffer, N, task, span, tc, rng);
   };
   const ta::TaskReport plain = train(net, store_a);
-  const ta::TaskReport zero = train(student, ta::TeacherReplay<Store, W2>(store_a, before, 0.0f));
+  const ta::TaskReport zero = train(taught, ta::TeacherReplay<Store, W2>(store_a, before, 0.0f));
   CHECK(plain.status == ta::Status::ok);
   CHECK(zero.samples == plain.samples);
-  CHECK(std::memcmp(net.parameters().data(), student.parameters().data(), sizeof(float) * W2::param_count) == 0);
-  const ta::TaskReport kd = train(student, ta::TeacherReplay<Store, W2>(store_a, before, 1.0f));
+  CHECK(std::memcmp(net.parameters().data(), taught.parameters().data(), sizeof(float) * W2::param_count) == 0);
+  const ta::TaskReport kd = train(taught, ta::TeacherReplay<Store, W2>(store_a, before, 1.0f));
   CHECK(kd.status == ta::Status::ok);
   CHECK(kd.refused == 0);
   start(net);  // the teacher never moved
   CHECK(std::memcmp(before.parameters().data(), net.parameters().data(), sizeof(float) * W2::param_count) == 0);
   train(net, store_a);
   // The new class pulls every output; the soft targets hold the replayed samples' closer to the teacher's.
-  const float d_plain = soft_distance(net, before, store_a), d_kd = soft_distance(student, before, store_a);
+  const float d_plain = soft_distance(net, before, store_a), d_kd = soft_distance(taught, before, store_a);
   CHECK(d_kd < 0.8f * d_plain);  // measured: 0.106 against 0.151
   // A broken teacher (NaN weights) gives no soft targets: every replayed sample is refused and counted, the
   // new samples still train, and the student stays healthy.
   before.parameters()[0] = NAN;
-  const ta::TaskReport broken = train(student, ta::TeacherReplay<Store, W2>(store_a, before, 1.0f));
+  const ta::TaskReport broken = train(taught, ta::TeacherReplay<Store, W2>(store_a, before, 1.0f));
   CHECK(broken.status == ta::Status::ok);
   CHECK(broken.refused == 5 * 3 * 6);  // 5 epochs x 3 minibatches x the 6 buffer samples
   CHECK(broken.samples == 5 * N);
-  CHECK(ta::check_health(student) == ta::Status::ok);
+  CHECK(ta::check_health(taught) == ta::Status::ok);
 }
 
 TEST_CASE("the soft-target loss: weight 0 is cross-entropy, its own logits add nothing, bad targets are refused") {
