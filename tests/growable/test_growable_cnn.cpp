@@ -192,10 +192,11 @@ TEST_CASE("Cortex-M4: a training step of the growable CNN costs what its widths 
   const std::uint32_t f24 = step_instructions(g_c24, "fixed Conv2D<2>/Conv2D<4> network");
   CHECK(w24 < w48);
   CHECK(w48 < w816);
-  // Measured (README): the active part's loops scale with the widths, but the
-  // parameter-free layers run over the maximum and small active runs pay a
-  // kernel call each, so a step at (2,4) costs about 60% of one at (8,16).
-  CHECK(w24 < w816);
+  // Measured (README): 615,819 at (2,4), 35.9% of (8,16) and 2.3x the fixed
+  // network (ReLU and pooling loop over the active channels; small active runs
+  // still pay a kernel call each). Over the maximum channels they cost 40.4% and 2.6x.
+  CHECK(10 * std::uint64_t{w24} < 4 * std::uint64_t{w816});
+  CHECK(10 * std::uint64_t{w24} < 25 * std::uint64_t{f24});
   CHECK(f24 < w24);
 }
 #endif

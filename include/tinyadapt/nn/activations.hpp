@@ -24,8 +24,48 @@ struct PiecewiseLinearLayer : detail::NoParams {
   // Branch-free: each mask byte is built in a register from 8 elements, and
   // the select compiles to blends (a branch per element mispredicts on data).
   void forward(const float*, const float* x, float* y, unsigned char* mask) const noexcept {
-    for (std::size_t b = 0; b < state_bytes; ++b) {
-      const std::size_t base = b * 8, end = base + 8 < n ? base + 8 : n;
+    forward_run(x, y, mask, 0, n);
+  }
+  void backward(const float*, const float*, const float*, const unsigned char* mask, const float* dy, float* dx, float*,
+                float) const noexcept {
+    if (dx) backward_run(mask, dy, dx, 0, n);
+  }
+
+  // Behind a growable layer (nn/growable.hpp) only the first `active` of each
+  // element's `channels` (the last dimension) are live: the loops visit those
+  // alone when each element's channels fill whole mask bytes. The others are
+  // left as they are (0 from the layer below in forward); their mask bits are
+  // never read.
+  static constexpr std::size_t channels = In::dim(In::rank - 1);
+  void forward_channels(const float* p, const float* x, float* y, unsigned char* mask,
+                        std::size_t active) const noexcept {
+    if constexpr (channels % 8 == 0) {
+      if (active < channels) {
+        for (std::size_t i = 0; i < n; i += channels) forward_run(x, y, mask, i, active);
+        return;
+      }
+    }
+    forward(p, x, y, mask);
+  }
+  void backward_channels(const float* p, const float* x, const float* y, const unsigned char* mask, const float* dy,
+                         float* dx, std::size_t active) const noexcept {
+    if constexpr (channels % 8 == 0) {
+      if (active < channels) {
+        if (dx)
+          for (std::size_t i = 0; i < n; i += channels) backward_run(mask, dy, dx, i, active);
+        return;
+      }
+    }
+    backward(p, x, y, mask, dy, dx, nullptr, 0.0f);
+  }
+
+ private:
+  // Elements [first, first + len), first a multiple of 8 (a mask byte's first bit).
+  static TINYADAPT_ALWAYS_INLINE void forward_run(const float* x, float* y, unsigned char* mask, std::size_t first,
+                                                  std::size_t len) noexcept {
+    const std::size_t stop = first + len;
+    for (std::size_t b = first / 8; b < (stop + 7) / 8; ++b) {
+      const std::size_t base = b * 8, end = base + 8 < stop ? base + 8 : stop;
       unsigned bits = 0;
       for (std::size_t i = base; i < end; ++i) {
         const float v = x[i];
@@ -36,11 +76,11 @@ struct PiecewiseLinearLayer : detail::NoParams {
       mask[b] = static_cast<unsigned char>(bits);
     }
   }
-  void backward(const float*, const float*, const float*, const unsigned char* mask, const float* dy, float* dx, float*,
-                float) const noexcept {
-    if (!dx) return;
-    for (std::size_t b = 0; b < state_bytes; ++b) {
-      const std::size_t base = b * 8, end = base + 8 < n ? base + 8 : n;
+  static TINYADAPT_ALWAYS_INLINE void backward_run(const unsigned char* mask, const float* dy, float* dx,
+                                                   std::size_t first, std::size_t len) noexcept {
+    const std::size_t stop = first + len;
+    for (std::size_t b = first / 8; b < (stop + 7) / 8; ++b) {
+      const std::size_t base = b * 8, end = base + 8 < stop ? base + 8 : stop;
       const unsigned bits = mask[b];
       for (std::size_t i = base; i < end; ++i) dx[i] = ((bits >> (i - base)) & 1u) ? dy[i] : slope * dy[i];
     }

@@ -4,6 +4,7 @@
 #include "../kernels/kernels.hpp"
 #include "../core/math.hpp"
 #include "layer.hpp"
+#include "submatrix.hpp"  // detail::Fixed
 
 namespace tinyadapt {
 
@@ -20,9 +21,33 @@ struct MaxPool2DLayer : detail::NoParams {
   static constexpr float backward_gain = static_cast<float>((K + S - 1) / S);
 
   void forward(const float*, const float* x, float* y, unsigned char* argmax) const noexcept {
+    pool(x, y, argmax, detail::Fixed<C>{});
+  }
+  void backward(const float*, const float*, const float*, const unsigned char* argmax, const float* dy, float* dx,
+                float*, float) const noexcept {
+    if (dx) unpool(argmax, dy, dx, detail::Fixed<C>{});
+  }
+  // Behind a growable layer (nn/growable.hpp): the first `active` channels
+  // only; the other outputs are 0, as the layer below gave them.
+  void forward_channels(const float*, const float* x, float* y, unsigned char* argmax,
+                        std::size_t active) const noexcept {
+    if (active == C) return pool(x, y, argmax, detail::Fixed<C>{});
+    kernels::zero(y, OH * OW * C);
+    pool(x, y, argmax, active);
+  }
+  void backward_channels(const float*, const float*, const float*, const unsigned char* argmax, const float* dy,
+                         float* dx, std::size_t active) const noexcept {
+    if (!dx) return;
+    if (active == C) unpool(argmax, dy, dx, detail::Fixed<C>{});
+    else unpool(argmax, dy, dx, active);
+  }
+
+ private:
+  template <class CA>
+  static void pool(const float* x, float* y, unsigned char* argmax, CA ca) noexcept {
     for (std::size_t oy = 0; oy < OH; ++oy)
       for (std::size_t ox = 0; ox < OW; ++ox)
-        for (std::size_t c = 0; c < C; ++c) {
+        for (std::size_t c = 0; c < static_cast<std::size_t>(ca); ++c) {
           const std::size_t o = (oy * OW + ox) * C + c;
           float best = x[((oy * S) * W + ox * S) * C + c];
           float sum = 0.0f;  // NaN or Inf anywhere in the window makes it non-finite
@@ -42,14 +67,12 @@ struct MaxPool2DLayer : detail::NoParams {
           argmax[o] = arg;
         }
   }
-
-  void backward(const float*, const float*, const float*, const unsigned char* argmax, const float* dy, float* dx,
-                float*, float) const noexcept {
-    if (!dx) return;
+  template <class CA>
+  static void unpool(const unsigned char* argmax, const float* dy, float* dx, CA ca) noexcept {
     kernels::zero(dx, H * W * C);
     for (std::size_t oy = 0; oy < OH; ++oy)
       for (std::size_t ox = 0; ox < OW; ++ox)
-        for (std::size_t c = 0; c < C; ++c) {
+        for (std::size_t c = 0; c < static_cast<std::size_t>(ca); ++c) {
           const std::size_t o = (oy * OW + ox) * C + c;
           const std::size_t ky = argmax[o] / K, kx = argmax[o] % K;
           dx[((oy * S + ky) * W + ox * S + kx) * C + c] += dy[o];

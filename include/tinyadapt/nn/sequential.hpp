@@ -224,6 +224,11 @@ constexpr WidthPlan<N> make_width_plan(const bool (&rtw)[N], const bool (&grows)
     if (rtw[i] && w.source[i] != N && w.consumer[w.source[i]] == N) w.consumer[w.source[i]] = i;
   return w;
 }
+template <class L, class = void>
+struct has_channel_loops : std::false_type {};
+template <class L>
+struct has_channel_loops<L, std::void_t<decltype(&L::forward_channels), decltype(&L::backward_channels)>>
+    : std::true_type {};
 template <class L>
 constexpr bool grows_of() {
   if constexpr (has_run_time_width<L>::value) return L::grows;
@@ -573,11 +578,24 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
     }
   }
 
+  // A parameter-free layer behind a growable one (width_plan.source) that
+  // can loop over the active channels alone (forward_channels).
+  template <std::size_t I>
+  static constexpr bool follows_width = []() {
+    if constexpr (run_time_width<I> || width_plan.source[I] >= layer_count) return false;
+    else return detail::has_channel_loops<layer<I>>::value;
+  }();
+
+  template <std::size_t I>
+  void forward_layer(const float* x) noexcept {
+    const float* p = arena_ + plan.param_off[I];
+    const float* in = I == 0 ? x : value_ptr(plan.in_buf[I]);
+    if constexpr (follows_width<I>) get<I>().forward_channels(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), active_width<I>());
+    else get<I>().forward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I));
+  }
   template <std::size_t... I>
   void forward_layers(const float* x, std::index_sequence<I...>) noexcept {
-    (get<I>().forward(arena_ + plan.param_off[I], I == 0 ? x : value_ptr(plan.in_buf[I]), value_ptr(plan.out_buf[I]),
-                      state_ptr(I)),
-     ...);
+    (forward_layer<I>(x), ...);
   }
 
   // Writes layer I's update from its output delta dy (the sink's gradient step).
@@ -612,7 +630,10 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
     const float* in = input_of(I, x);
     float* dy = delta_ptr(plan.out_buf[I]);
     float* dx = want_dx ? (I == 0 ? input_grad : delta_ptr(plan.in_buf[I])) : nullptr;
-    if constexpr (!L::trainable || !Sink::updates_weights) {
+    if constexpr (follows_width<I>) {
+      get<I>().backward_channels(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, active_width<I>());
+      return true;
+    } else if constexpr (!L::trainable || !Sink::updates_weights) {
       get<I>().backward(p, in, value_ptr(plan.out_buf[I]), state_ptr(I), dy, dx, nullptr, 0.0f);
       return true;
     } else {
