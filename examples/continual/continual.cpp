@@ -17,6 +17,8 @@
 //                method, m, seed; FILE with .matrix.csv gets the accuracy
 //                matrices, FILE with .png a plot (gnuplot; skipped when missing)
 //     --seeds    seeds 1..N instead of the protocol's
+//     --first-seed S  seeds S..S+N-1 (a second set of seeds: settings chosen
+//                on seeds 1..N are checked on others)
 //     --time-distill  times distilling one Fashion-MNIST class (class 0,
 //                m = 10, 300 iterations, real batches of 128, streaming over
 //                its 5,400 samples) on one core, best of 3; prints the seconds
@@ -38,7 +40,8 @@
 //     --probe-signal accuracy|loss  a probe's gain: validation accuracy over
 //                the control's (default), or the relative drop of the training loss
 //     --log-growth  print every probe decision (control accuracy, each
-//                candidate's gain and FLOPs, the reason)
+//                candidate's gain and FLOPs, the reason), and the threshold
+//                and cheapest policies' widths after each task
 //
 // Methods (CSV names; m = samples per class in the buffer):
 //   naive           fine-tuning on each task alone (lower bound; m = 0)
@@ -442,6 +445,9 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
       r = learn(buffer);
     }
     row.grown += r.grown;
+    if (p.log_growth && !is_probed<Policy>::value && !std::is_same_v<Policy, ta::NoGrowth>)
+      std::printf("  %s m=%zu seed %u task %zu: grown %zu, widths %s, validation %.4f\n", row.method.c_str(), m, seed, t,
+                  r.grown, widths_of(*net).c_str(), static_cast<double>(accuracy_on(*net, s, 0, 2 * t + 2, true)));
     if (r.status != ta::Status::ok) std::printf("  task %zu: %s\n", t, ta::to_string(r.status));
     row.train_flops += 2.0 * r.macs;
     if (teacher) row.train_flops += 2.0 * ta::active_macs(*teacher) * static_cast<double>(r.replayed);
@@ -967,7 +973,7 @@ std::vector<std::string> split(const std::string& list) {
 int main(int argc, char** argv) {
   std::string dataset = "digits", model = "mlp", csv;
   bool quick = false, timing = false;
-  int seeds = -1;
+  int seeds = -1, first_seed = 1;
   std::string methods;
   double min_gain = 0.01, gain_per_flops = 0.1, budget = 0.43, threshold = 0.9;
   int step_divisor = 1;
@@ -983,6 +989,7 @@ int main(int argc, char** argv) {
     else if (a == "--model" && i + 1 < argc) model = argv[++i];
     else if (a == "--csv" && i + 1 < argc) csv = argv[++i];
     else if (a == "--seeds" && i + 1 < argc) seeds = std::atoi(argv[++i]);
+    else if (a == "--first-seed" && i + 1 < argc) first_seed = std::atoi(argv[++i]);
     else if (a == "--methods" && i + 1 < argc) methods = argv[++i];
     else if (a == "--min-gain" && i + 1 < argc) min_gain = std::atof(argv[++i]);
     else if (a == "--gain-per-flops" && i + 1 < argc) gain_per_flops = std::atof(argv[++i]);
@@ -997,7 +1004,7 @@ int main(int argc, char** argv) {
     else if (a == "--probe-signal" && i + 1 < argc) signal = argv[++i];
     else {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
-                           " [--seeds N] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
+                           " [--seeds N] [--first-seed S] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
                            " [--budget F] [--threshold A] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
                            " [--probe-signal accuracy|loss] [--kd] [--kd-weight W]\n");
       return 2;
@@ -1045,7 +1052,11 @@ int main(int argc, char** argv) {
                "distill_grow_threshold", "distill_grow_plateau", "distill_grow_probe", "distill_grow_layer",
                "distill_grow_budget"};
   const unsigned n_seeds = seeds > 0 ? static_cast<unsigned>(seeds) : dataset == "digits" ? 5u : model == "mlp" ? 3u : 2u;
-  for (unsigned k = 1; k <= n_seeds; ++k) p.seeds.push_back(k);
+  if (first_seed < 1) {
+    std::fprintf(stderr, "continual: --first-seed must be at least 1\n");
+    return 2;
+  }
+  for (unsigned k = 0; k < n_seeds; ++k) p.seeds.push_back(static_cast<unsigned>(first_seed) + k);
   if (dataset == "digits") {
     p.ms = {1, 10};
   } else {
