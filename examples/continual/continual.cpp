@@ -623,10 +623,13 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
   // The threshold rule with a FLOPs budget: when it says grow, the layer whose
   // step adds the fewest FLOPs, within p.budget.
   if (want("distill_grow_cheapest")) {
-    auto probe = probe_of(true);
+    ta::GrowthCandidates<G, K> steps;
+    std::size_t step[G::layer_count];
+    growth_step(step);
+    if (steps.add_each_layer(step) != ta::Status::ok) std::abort();
     ta::CheapestGrowth<G, ta::ThresholdGrowth, K> hook;
     hook.policy = ta::ThresholdGrowth{p.threshold};
-    hook.probe = probe.get();
+    hook.steps = &steps;
     hook.budget = p.budget;
     distilled_growth("distill_grow_cheapest", hook);
   }

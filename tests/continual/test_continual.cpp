@@ -587,19 +587,19 @@ namespace {
 using G3 = ta::Sequential<ta::Input<16>, ta::GrowableDense<32, 8>, ta::ReLU, ta::GrowableDense<16, 4>, ta::ReLU,
                           ta::Dense<10>>;
 G3 g3;
-ta::GrowthProbe<G3, 2> g3_probe;
+ta::GrowthCandidates<G3, 2> g3_steps;
 }  // namespace
 
 TEST_CASE("cheapest growth: when the policy says grow, the layer whose step adds the fewest FLOPs, within the budget") {
   ta::Rng rng(31);
   g3.init(rng);
   CHECK(g3.inference_flops() == 2 * (16 * 8 + 8 * 4 + 4 * 10));
-  g3_probe = ta::GrowthProbe<G3, 2>{};
+  g3_steps = ta::GrowthCandidates<G3, 2>{};
   const std::size_t step[G3::layer_count] = {8, 0, 4, 0, 0};
-  REQUIRE(g3_probe.add_each_layer(step) == ta::Status::ok);
+  REQUIRE(g3_steps.add_each_layer(step) == ta::Status::ok);
   ta::CheapestGrowth<G3, ta::ThresholdGrowth, 2> hook;
   hook.policy = ta::ThresholdGrowth{0.9f};
-  hook.probe = &g3_probe;
+  hook.steps = &g3_steps;
   hook.budget = 0.5f;  // of 2 x 1,184 MACs at (32, 16)
   const ta::TaskReport r;
   CHECK_FALSE(hook.after_task(g3, r, 0.5f));  // no Rng: refused

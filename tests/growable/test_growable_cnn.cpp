@@ -103,6 +103,24 @@ TEST_CASE("FLOPs of the active CNN follow its widths") {
   CHECK(g_cnn.active_memory().total() == CnnFixed<8, 16>::memory().total());
 }
 
+TEST_CASE("a growth's FLOPs priced from the widths are the grown network's (property test)") {
+  ta::Rng r(3), draw(4);
+  g_cnn.init(r);
+  for (int trial = 0; trial < 40; ++trial) {
+    std::size_t room[Cnn::layer_count], add[Cnn::layer_count] = {};
+    ta::growth_room(g_cnn, room);
+    if (room[0] + room[3] == 0) g_cnn.init(r);
+    ta::growth_room(g_cnn, room);
+    add[0] = draw.next_u32() % (room[0] + 1);
+    add[3] = draw.next_u32() % (room[3] + 1);
+    const std::size_t priced = g_cnn.inference_flops_grown(add);
+    g_cnn_b = g_cnn;
+    REQUIRE(ta::grow_all(g_cnn_b, add, r) == ta::Status::ok);
+    CHECK(priced == g_cnn_b.inference_flops());
+    if (trial % 2 == 0) g_cnn = g_cnn_b;  // walk through the widths
+  }
+}
+
 TEST_CASE("refused growth leaves the network bit-identical (property test) and all-or-nothing steps") {
   ta::Rng r(41), pick(42);
   static Deep fresh;

@@ -44,22 +44,13 @@ namespace tinyadapt {
 
 enum class ProbeSignal : unsigned char { validation_accuracy, training_loss };
 
+// Candidate growths, each a step vector (units per layer, all or nothing):
+// what GrowthProbe trains and CheapestGrowth prices.
 template <class Net, std::size_t MaxCandidates>
-struct GrowthProbe {
+struct GrowthCandidates {
   static_assert(MaxCandidates > 0, "a probe needs room for at least one candidate growth");
-  Net control{}, trial{};                                   // scratch networks
-  std::size_t step[MaxCandidates][Net::layer_count] = {};   // candidate growths
+  std::size_t step[MaxCandidates][Net::layer_count] = {};
   std::size_t candidates = 0;
-  ProbeSignal signal = ProbeSignal::validation_accuracy;    // what a candidate's gain is
-  ProbeCandidate measured[MaxCandidates] = {};              // the last decision's probes
-  float trial_accuracy[MaxCandidates] = {};                 // their validation accuracy
-  float trial_loss[MaxCandidates] = {};                     // and mean training loss of the retraining
-  float control_loss = -1.0f;                               // the control's
-  ProbeChoice last{};                                       // the last decision and why
-  float control_accuracy = -1.0f;                           // validation accuracy of the last control
-  float flops_now = -1.0f;                                  // FLOPs ratio of the network at the last decision
-  std::size_t decisions = 0;                                // decisions taken (over all tasks)
-  double probe_macs = 0.0;                                  // training MACs of controls and trials
 
   // A candidate growth: s[i] units for layer i (all or nothing). Refused:
   // capacity_exceeded when the list is full, bad_hyperparameter for an
@@ -88,6 +79,21 @@ struct GrowthProbe {
     }
     return Status::ok;
   }
+};
+
+template <class Net, std::size_t MaxCandidates>
+struct GrowthProbe : GrowthCandidates<Net, MaxCandidates> {
+  Net control{}, trial{};                                   // scratch networks
+  ProbeSignal signal = ProbeSignal::validation_accuracy;    // what a candidate's gain is
+  ProbeCandidate measured[MaxCandidates] = {};              // the last decision's probes
+  float trial_accuracy[MaxCandidates] = {};                 // their validation accuracy
+  float trial_loss[MaxCandidates] = {};                     // and mean training loss of the retraining
+  float control_loss = -1.0f;                               // the control's
+  ProbeChoice last{};                                       // the last decision and why
+  float control_accuracy = -1.0f;                           // validation accuracy of the last control
+  float flops_now = -1.0f;                                  // FLOPs ratio of the network at the last decision
+  std::size_t decisions = 0;                                // decisions taken (over all tasks)
+  double probe_macs = 0.0;                                  // training MACs of controls and trials
 };
 
 namespace detail {
@@ -165,15 +171,16 @@ TaskReport learn_task_probed(Net& net, Opt& opt, GradientAccumulator<Net>& acc, 
 
 // The learner's growth hook (learn_task) for a FLOPs budget without probe
 // training: when the policy (any decide() policy, e.g. ThresholdGrowth) says
-// grow, it takes the candidate of `probe` (its step list; its trial network
-// is the scratch that measures FLOPs) that adds the fewest inference FLOPs
-// and stays within `budget` of the network at its maximum widths. For a CNN
-// that is the layer whose channels are cheapest now (conv2 while conv1 is
-// narrow), so the budget buys as many channels as it can.
+// grow, it takes the candidate of `steps` (a GrowthProbe's list will do) that
+// adds the fewest inference FLOPs and stays within `budget` of the network at
+// its maximum widths, priced from the widths alone (no scratch network: on a
+// device it costs the candidate list). For a CNN that is the layer whose
+// channels are cheapest now (conv2 while conv1 is narrow), so the budget buys
+// as many channels as it can.
 template <class Net, class Policy, std::size_t K>
 struct CheapestGrowth {
   Policy policy{};
-  GrowthProbe<Net, K>* probe = nullptr;  // candidates and scratch
+  const GrowthCandidates<Net, K>* steps = nullptr;  // the candidate growths
   float budget = 1.0f;
   Rng* rng = nullptr;
   std::size_t task = 0, rounds = 0;
@@ -185,23 +192,20 @@ struct CheapestGrowth {
     rounds = 0;
   }
   bool after_task(Net& net, const TaskReport& r, float val_accuracy) noexcept {
-    if (probe == nullptr || rng == nullptr || !detail::is_fraction(budget)) {
+    if (steps == nullptr || rng == nullptr || !detail::is_fraction(budget)) {
       last = {false, GrowthReason::keep_invalid_metrics};
       return false;
     }
     bool room = false;
-    for (std::size_t k = 0; k < probe->candidates; ++k) room = room || can_grow(net, probe->step[k]);
+    for (std::size_t k = 0; k < steps->candidates; ++k) room = room || can_grow(net, steps->step[k]);
     last = policy.decide(task_metrics(task, rounds, r, val_accuracy, room));
     if (!last.grow) return false;
     constexpr double full = detail::max_inference_flops<Net>();
     bool found = false;
     double best = 0.0;
-    for (std::size_t k = 0; k < probe->candidates; ++k) {
-      if (!can_grow(net, probe->step[k])) continue;
-      probe->trial = net;
-      Rng local(1);
-      if (grow_all(probe->trial, probe->step[k], local) != Status::ok) continue;
-      const double f = static_cast<double>(probe->trial.inference_flops());
+    for (std::size_t k = 0; k < steps->candidates; ++k) {
+      if (!can_grow(net, steps->step[k])) continue;
+      const double f = static_cast<double>(net.inference_flops_grown(steps->step[k]));
       if (f > static_cast<double>(budget) * full) continue;
       if (!found || f < best) {
         found = true;
@@ -213,7 +217,7 @@ struct CheapestGrowth {
       last = {false, GrowthReason::keep_over_budget};
       return false;
     }
-    if (grow_all(net, probe->step[taken], *rng) != Status::ok) return false;
+    if (grow_all(net, steps->step[taken], *rng) != Status::ok) return false;
     ++rounds;
     return true;
   }

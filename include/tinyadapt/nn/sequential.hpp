@@ -383,6 +383,14 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   // convolution layers): inference, and a training step (forward, input
   // gradients of the layers above the first trainable one, weight gradients).
   std::size_t inference_flops() const noexcept { return 2 * sum_active(seq{}, [](auto, std::size_t m) { return m; }); }
+  // The inference FLOPs after growing each layer I by add[I] units (0 for
+  // layers that cannot grow; add within growth_room), from the widths alone:
+  // a policy prices a growth without a scratch copy of the network.
+  std::size_t inference_flops_grown(const std::size_t (&add)[layer_count]) const noexcept {
+    layers grown = static_cast<const layers&>(*this);
+    grow_widths(grown, add, seq{});
+    return 2 * macs_of(grown, seq{});
+  }
   std::size_t training_flops() const noexcept {
     return 2 * sum_active(seq{}, [](auto i, std::size_t m) {
              constexpr std::size_t I = decltype(i)::value;
@@ -516,6 +524,26 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   std::size_t active_macs() const noexcept {
     if constexpr (run_time_width<I>) return get<I>().active_macs();
     else return layer<I>::macs;
+  }
+  template <std::size_t... I>
+  static void grow_widths(layers& l, const std::size_t (&add)[layer_count], std::index_sequence<I...>) noexcept {
+    (grow_width<I>(l, add[I]), ...);
+  }
+  template <std::size_t I>
+  static void grow_width(layers& l, std::size_t n) noexcept {  // as grow<I> changes the widths
+    if constexpr (detail::grows_of<layer<I>>()) {
+      auto& g = std::get<I>(l);
+      g.set_widths(g.width() + n, g.input_width());
+      constexpr std::size_t J = width_plan.consumer[I];
+      if constexpr (J < layer_count) std::get<J>(l).set_widths(std::get<J>(l).width(), std::get<J>(l).input_width() + n);
+    }
+  }
+  template <std::size_t... I>
+  static std::size_t macs_of(const layers& l, std::index_sequence<I...>) noexcept {
+    return (std::size_t{0} + ... + [&] {
+      if constexpr (run_time_width<I>) return std::get<I>(l).active_macs();
+      else return layer<I>::macs;
+    }());
   }
   template <std::size_t... I, class Fn>
   std::size_t sum_active(std::index_sequence<I...>, Fn&& f) const noexcept {
