@@ -103,6 +103,22 @@ struct OutputActivationLayer : detail::NoParams {
     if (!dx) return;
     for (std::size_t i = 0; i < In::size; ++i) dx[i] = dy[i] * Fn::df_from_y(y[i]);
   }
+
+  // Behind a growable layer: the first `active` of each element's channels
+  // only (the others stay as the layer below left them).
+  static constexpr std::size_t channels = In::dim(In::rank - 1);
+  void forward_channels(const float* p, const float* x, float* y, unsigned char* s, std::size_t active) const noexcept {
+    if (active == channels) return forward(p, x, y, s);
+    for (std::size_t i = 0; i < In::size; i += channels)
+      for (std::size_t c = 0; c < active; ++c) y[i + c] = Fn::f(x[i + c]);
+  }
+  void backward_channels(const float* p, const float* x, const float* y, const unsigned char* s, const float* dy,
+                         float* dx, std::size_t active) const noexcept {
+    if (active == channels) return backward(p, x, y, s, dy, dx, nullptr, 0.0f);
+    if (!dx) return;
+    for (std::size_t i = 0; i < In::size; i += channels)
+      for (std::size_t c = 0; c < active; ++c) dx[i + c] = dy[i + c] * Fn::df_from_y(y[i + c]);
+  }
 };
 
 namespace detail {

@@ -4,9 +4,9 @@
 // A growable layer's output has C channels (units, filters) of which the
 // first A are active. Layers without parameters that work channel by channel
 // (element-wise activations, pooling, Flatten of a channel-last map) pass
-// that structure on unchanged (those with forward_channels/backward_channels,
-// ReLU and max-pooling, loop over the active channels alone: Sequential
-// passes them the width); the next layer with parameters is bound to its
+// that structure on unchanged (the activations and pooling layers have
+// forward_channels/backward_channels and loop over the active channels
+// alone: Sequential passes them the width); the next layer with parameters is bound to its
 // run-time-width form, so it reads the active channels only: Dense<N> and
 // Conv2D<F, K> by their own headers, growable specs by their bind_growing.
 // Anything else there (Softmax mixes channels, a depthwise convolution has

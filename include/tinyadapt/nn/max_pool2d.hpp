@@ -4,12 +4,12 @@
 #include "../kernels/kernels.hpp"
 #include "../core/math.hpp"
 #include "layer.hpp"
-#include "submatrix.hpp"  // detail::Fixed
+#include "channel_loops.hpp"
 
 namespace tinyadapt {
 
 template <std::size_t H, std::size_t W, std::size_t C, std::size_t K, std::size_t S>
-struct MaxPool2DLayer : detail::NoParams {
+struct MaxPool2DLayer : detail::NoParams, detail::ChannelLoops<MaxPool2DLayer<H, W, C, K, S>, C> {
   static constexpr std::size_t OH = (H - K) / S + 1;
   static constexpr std::size_t OW = (W - K) / S + 1;
   using input_shape = Shape<H, W, C>;
@@ -20,31 +20,11 @@ struct MaxPool2DLayer : detail::NoParams {
   // Each input receives the deltas of at most ceil(K/S)^2 overlapping windows.
   static constexpr float backward_gain = static_cast<float>((K + S - 1) / S);
 
-  void forward(const float*, const float* x, float* y, unsigned char* argmax) const noexcept {
-    pool(x, y, argmax, detail::Fixed<C>{});
-  }
-  void backward(const float*, const float*, const float*, const unsigned char* argmax, const float* dy, float* dx,
-                float*, float) const noexcept {
-    if (dx) unpool(argmax, dy, dx, detail::Fixed<C>{});
-  }
-  // Behind a growable layer (nn/growable.hpp): the first `active` channels
-  // only; the other outputs are 0, as the layer below gave them.
-  void forward_channels(const float*, const float* x, float* y, unsigned char* argmax,
-                        std::size_t active) const noexcept {
-    if (active == C) return pool(x, y, argmax, detail::Fixed<C>{});
-    kernels::zero(y, OH * OW * C);
-    pool(x, y, argmax, active);
-  }
-  void backward_channels(const float*, const float*, const float*, const unsigned char* argmax, const float* dy,
-                         float* dx, std::size_t active) const noexcept {
-    if (!dx) return;
-    if (active == C) unpool(argmax, dy, dx, detail::Fixed<C>{});
-    else unpool(argmax, dy, dx, active);
-  }
-
- private:
+  // Behind a growable layer (ChannelLoops::forward_channels) the first `active`
+  // channels only; the other outputs are 0, as the layer below gave them.
   template <class CA>
   static void pool(const float* x, float* y, unsigned char* argmax, CA ca) noexcept {
+    if constexpr (!detail::is_fixed<CA>::value) kernels::zero(y, OH * OW * C);
     for (std::size_t oy = 0; oy < OH; ++oy)
       for (std::size_t ox = 0; ox < OW; ++ox)
         for (std::size_t c = 0; c < static_cast<std::size_t>(ca); ++c) {
