@@ -520,10 +520,16 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   layer<I>& get_mut() noexcept {
     return std::get<I>(static_cast<layers&>(*this));
   }
+  // Layer I's multiply-accumulates at the widths its layer objects hold (this
+  // network's, or a copy grown in width only: inference_flops_grown).
+  template <std::size_t I>
+  static std::size_t active_macs_of(const layers& l) noexcept {
+    if constexpr (run_time_width<I>) return std::get<I>(l).active_macs();
+    else return layer<I>::macs;
+  }
   template <std::size_t I>
   std::size_t active_macs() const noexcept {
-    if constexpr (run_time_width<I>) return get<I>().active_macs();
-    else return layer<I>::macs;
+    return active_macs_of<I>(*this);
   }
   template <std::size_t... I>
   static void grow_widths(layers& l, const std::size_t (&add)[layer_count], std::index_sequence<I...>) noexcept {
@@ -540,10 +546,7 @@ class Sequential : private detail::bind_all<In, 0, 0, Specs...>::type {
   }
   template <std::size_t... I>
   static std::size_t macs_of(const layers& l, std::index_sequence<I...>) noexcept {
-    return (std::size_t{0} + ... + [&] {
-      if constexpr (run_time_width<I>) return std::get<I>(l).active_macs();
-      else return layer<I>::macs;
-    }());
+    return (std::size_t{0} + ... + active_macs_of<I>(l));
   }
   template <std::size_t... I, class Fn>
   std::size_t sum_active(std::index_sequence<I...>, Fn&& f) const noexcept {
