@@ -40,6 +40,10 @@ struct PiecewiseLinearLayer : detail::NoParams {
   void forward_channels(const float* p, const float* x, float* y, unsigned char* mask,
                         std::size_t active) const noexcept {
     if constexpr (channels % 8 == 0) {
+      if (active <= 8 && active < channels) {  // one mask byte per element: no byte loop
+        for (std::size_t i = 0; i < n; i += channels) mask[i / 8] = forward_byte(x, y, i, i + active);
+        return;
+      }
       if (active < channels) {
         for (std::size_t i = 0; i < n; i += channels) forward_run(x, y, mask, i, active);
         return;
@@ -50,6 +54,11 @@ struct PiecewiseLinearLayer : detail::NoParams {
   void backward_channels(const float* p, const float* x, const float* y, const unsigned char* mask, const float* dy,
                          float* dx, std::size_t active) const noexcept {
     if constexpr (channels % 8 == 0) {
+      if (active <= 8 && active < channels) {
+        if (dx)
+          for (std::size_t i = 0; i < n; i += channels) backward_byte(mask[i / 8], dy, dx, i, i + active);
+        return;
+      }
       if (active < channels) {
         if (dx)
           for (std::size_t i = 0; i < n; i += channels) backward_run(mask, dy, dx, i, active);
@@ -66,23 +75,31 @@ struct PiecewiseLinearLayer : detail::NoParams {
     const std::size_t stop = first + len;
     for (std::size_t b = first / 8; b < (stop + 7) / 8; ++b) {
       const std::size_t base = b * 8, end = base + 8 < stop ? base + 8 : stop;
-      unsigned bits = 0;
-      for (std::size_t i = base; i < end; ++i) {
-        const float v = x[i];
-        const bool pos = v > 0.0f;
-        bits |= static_cast<unsigned>(pos) << (i - base);
-        y[i] = TINYADAPT_PROPAGATE_NAN(v, pos ? v : slope * v);  // 0 * NaN is NaN: a NaN passes
-      }
-      mask[b] = static_cast<unsigned char>(bits);
+      mask[b] = forward_byte(x, y, base, end);
     }
+  }
+  // Elements [base, end), at most 8 from a mask byte's first bit: that byte.
+  static TINYADAPT_ALWAYS_INLINE unsigned char forward_byte(const float* x, float* y, std::size_t base,
+                                                            std::size_t end) noexcept {
+    unsigned bits = 0;
+    for (std::size_t i = base; i < end; ++i) {
+      const float v = x[i];
+      const bool pos = v > 0.0f;
+      bits |= static_cast<unsigned>(pos) << (i - base);
+      y[i] = TINYADAPT_PROPAGATE_NAN(v, pos ? v : slope * v);  // 0 * NaN is NaN: a NaN passes
+    }
+    return static_cast<unsigned char>(bits);
+  }
+  static TINYADAPT_ALWAYS_INLINE void backward_byte(unsigned bits, const float* dy, float* dx, std::size_t base,
+                                                    std::size_t end) noexcept {
+    for (std::size_t i = base; i < end; ++i) dx[i] = ((bits >> (i - base)) & 1u) ? dy[i] : slope * dy[i];
   }
   static TINYADAPT_ALWAYS_INLINE void backward_run(const unsigned char* mask, const float* dy, float* dx,
                                                    std::size_t first, std::size_t len) noexcept {
     const std::size_t stop = first + len;
     for (std::size_t b = first / 8; b < (stop + 7) / 8; ++b) {
       const std::size_t base = b * 8, end = base + 8 < stop ? base + 8 : stop;
-      const unsigned bits = mask[b];
-      for (std::size_t i = base; i < end; ++i) dx[i] = ((bits >> (i - base)) & 1u) ? dy[i] : slope * dy[i];
+      backward_byte(mask[b], dy, dx, base, end);
     }
   }
 };

@@ -72,14 +72,7 @@ struct ConvCore {
     };
     if constexpr (!is_fixed<FA>::value) {
       if (fa < short_run) {
-        for (std::size_t i = 0; i < OH * OW; ++i) start_pixel(y + i * F);
-        for_each_tap(ca, fa, [&](std::size_t t, std::size_t f, std::size_t oy, std::size_t ox0, std::size_t n,
-                                 std::size_t xo) {
-          const float w = p[t * F + f];
-          float* yp = y + (oy * OW + ox0) * F + f;
-          const float* xp = x + xo;
-          for (std::size_t i = 0; i < n; ++i, yp += F, xp += SW * C) *yp += w * *xp;
-        });
+        with_short_width(fa, [&](auto n) TINYADAPT_INLINE_LAMBDA { forward_short(p, x, y, ca, n); });
         return;
       }
     }
@@ -93,18 +86,89 @@ struct ConvCore {
       }
   }
 
-  // Fewer active filters than a kernel block (run-time widths only): the
-  // loops go tap by tap, each weight against a row of output pixels, instead
-  // of pixel by pixel with a call per kernel row of two or four filters
-  // (which on a Cortex-M4 is mostly call overhead). Every output and weight
-  // element gets the same terms in the same order as in the pixel loops
-  // (taps in (ky, kx, c) order; pixels in order), so the results are the same.
+  // Fewer active filters than a kernel block (run-time widths only): a call
+  // per kernel row of two or four filters would be mostly call overhead on a
+  // Cortex-M4. Forward sums each pixel's filters in registers (the width a
+  // compile-time constant, one instance per width below short_run); the
+  // weight gradient goes tap by tap, each weight against a row of output
+  // pixels. Every output and weight element gets the same terms in the same
+  // order as in the pixel loops (taps in (ky, kx, c) order; pixels in order),
+  // so the results are the same bits and growth across short_run stays exact.
   static constexpr std::size_t short_run = 8;
 
-  // f(tap row t = (ky, kx, c), filter, oy, first ox, pixels, x offset of the
-  // first) for every active weight and output row it meets inside the image.
+  // f(Fixed<fa>{}) for a run-time width 0 < fa < min(short_run, F + 1).
+  template <std::size_t N = (short_run < F + 1 ? short_run : F + 1) - 1, class Fn>
+  static TINYADAPT_ALWAYS_INLINE void with_short_width(std::size_t fa, Fn&& f) noexcept {
+    if constexpr (N > 0) {
+      if (fa == N) return f(Fixed<N>{});
+      with_short_width<N - 1>(fa, f);
+    }
+  }
+
+  template <class CA, std::size_t FA>
+  static void forward_short(const float* p, const float* x, float* y, CA ca, Fixed<FA>) noexcept {
+    const float* b = p + weight_count;
+    for (std::size_t oy = 0; oy < OH; ++oy)
+      for (std::size_t ox = 0; ox < OW; ++ox) {
+        float acc[FA];
+        for (std::size_t f = 0; f < FA; ++f) acc[f] = b[f];
+        for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) TINYADAPT_INLINE_LAMBDA {
+          for (std::size_t r = 0; r < len; ++r) {
+            const float xv = x[xo + r];
+            const float* w = p + wo + r * F;
+            for (std::size_t f = 0; f < FA; ++f) acc[f] += xv * w[f];
+          }
+        });
+        float* yp = y + (oy * OW + ox) * F;
+        for (std::size_t f = 0; f < FA; ++f) yp[f] = acc[f];
+        for (std::size_t f = FA; f < F; ++f) yp[f] = 0.0f;
+      }
+  }
+
+  // dx += W dy per pixel, each kernel row's dot over the FA filters summed
+  // in order in a register, as kernels::dot sums it where dot_in_order.
+  template <class CA, std::size_t FA>
+  static void input_grad_short(const float* p, const float* dy, float* dx, CA ca, Fixed<FA>) noexcept {
+    for (std::size_t oy = 0; oy < OH; ++oy)
+      for (std::size_t ox = 0; ox < OW; ++ox) {
+        const float* gp = dy + (oy * OW + ox) * F;
+        float g[FA];
+        for (std::size_t f = 0; f < FA; ++f) g[f] = gp[f];
+        for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) TINYADAPT_INLINE_LAMBDA {
+          for (std::size_t r = 0; r < len; ++r) {
+            const float* w = p + wo + r * F;
+            float acc = 0.0f;
+            for (std::size_t f = 0; f < FA; ++f) acc += w[f] * g[f];
+            dx[xo + r] += acc;
+          }
+        });
+      }
+  }
+
+  // dW and db += the sums over the pixels, each tap's FA weights in registers.
+  template <class CA, std::size_t FA>
+  static void weight_grad_short(const float* x, const float* dy, float* dp, float dp_scale, CA ca,
+                                Fixed<FA>) noexcept {
+    auto sum_pixels = [&](float* d, const float* gp, const float* xp, std::size_t n, std::size_t xstep)
+                          TINYADAPT_INLINE_LAMBDA {
+      float acc[FA];
+      for (std::size_t f = 0; f < FA; ++f) acc[f] = d[f];
+      for (std::size_t i = 0; i < n; ++i, gp += F, xp += xstep) {
+        const float xs = dp_scale * *xp;
+        for (std::size_t f = 0; f < FA; ++f) acc[f] += xs * gp[f];
+      }
+      for (std::size_t f = 0; f < FA; ++f) d[f] = acc[f];
+    };
+    const float one = 1.0f;  // the bias: every pixel's delta times dp_scale
+    sum_pixels(dp + weight_count, dy, &one, OH * OW, 0);
+    for_each_tap(ca, [&](std::size_t t, std::size_t oy, std::size_t ox0, std::size_t n, std::size_t xo)
+                     TINYADAPT_INLINE_LAMBDA { sum_pixels(dp + t * F, dy + (oy * OW + ox0) * F, x + xo, n, SW * C); });
+  }
+
+  // f(tap row t = (ky, kx, c), oy, first ox, pixels, x offset of the first)
+  // for every active tap row and output row it meets inside the image.
   template <class CA, class Fn>
-  static TINYADAPT_ALWAYS_INLINE void for_each_tap(CA ca, std::size_t fa, Fn&& f) noexcept {
+  static TINYADAPT_ALWAYS_INLINE void for_each_tap(CA ca, Fn&& f) noexcept {
     for (std::size_t ky = 0; ky < KH; ++ky)
       for (std::size_t kx = 0; kx < KW; ++kx) {
         // Output columns whose input column ox*SW - PL + kx lies in [0, W).
@@ -114,12 +178,11 @@ struct ConvCore {
         if (ox0 == ox1) continue;
         const std::size_t ix0 = ox0 * SW + kx - PL;
         for (std::size_t c = 0; c < static_cast<std::size_t>(ca); ++c)
-          for (std::size_t fi = 0; fi < fa; ++fi)
-            for (std::size_t oy = 0; oy < OH; ++oy) {
-              const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * SH + ky) - static_cast<std::ptrdiff_t>(PT);
-              if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(H)) continue;
-              f((ky * KW + kx) * C + c, fi, oy, ox0, ox1 - ox0, (static_cast<std::size_t>(iy) * W + ix0) * C + c);
-            }
+          for (std::size_t oy = 0; oy < OH; ++oy) {
+            const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * SH + ky) - static_cast<std::ptrdiff_t>(PT);
+            if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(H)) continue;
+            f((ky * KW + kx) * C + c, oy, ox0, ox1 - ox0, (static_cast<std::size_t>(iy) * W + ix0) * C + c);
+          }
       }
   }
 
@@ -128,6 +191,14 @@ struct ConvCore {
                                                       float* dp, float dp_scale, CA ca, FA fa) noexcept {
     if (dx) {
       kernels::zero(dx, H * W * C);
+      if constexpr (!is_fixed<FA>::value && dot_in_order) {
+        if (fa < short_run) {
+          with_short_width(fa, [&](auto n) TINYADAPT_INLINE_LAMBDA { input_grad_short(p, dy, dx, ca, n); });
+          dx = nullptr;  // done
+        }
+      }
+    }
+    if (dx) {
       for (std::size_t oy = 0; oy < OH; ++oy)
         for (std::size_t ox = 0; ox < OW; ++ox) {
           const float* g = dy + (oy * OW + ox) * F;
@@ -139,19 +210,7 @@ struct ConvCore {
     if (dp) {
       if constexpr (!is_fixed<FA>::value) {
         if (fa < short_run) {
-          for (std::size_t f = 0; f < fa; ++f) {  // bias: the pixels in order
-            float a = dp[weight_count + f];
-            for (std::size_t i = 0; i < OH * OW; ++i) a += dp_scale * dy[i * F + f];
-            dp[weight_count + f] = a;
-          }
-          for_each_tap(ca, fa, [&](std::size_t t, std::size_t f, std::size_t oy, std::size_t ox0, std::size_t n,
-                                   std::size_t xo) {
-            float a = dp[t * F + f];
-            const float* gp = dy + (oy * OW + ox0) * F + f;
-            const float* xp = x + xo;
-            for (std::size_t i = 0; i < n; ++i, gp += F, xp += SW * C) a += (dp_scale * *xp) * *gp;
-            dp[t * F + f] = a;
-          });
+          with_short_width(fa, [&](auto n) TINYADAPT_INLINE_LAMBDA { weight_grad_short(x, dy, dp, dp_scale, ca, n); });
           return;
         }
       }

@@ -30,11 +30,17 @@ struct GrowableConv2DLayer
   static constexpr std::size_t input_group = C;
 
   void forward(const float* p, const float* x, float* y, unsigned char*) const noexcept {
-    core::forward_active(p, x, y, this->input_width(), this->width());
+    core::forward_active(p, x, y, input_channels(), this->width());
   }
   void backward(const float* p, const float* x, const float*, const unsigned char*, const float* dy, float* dx,
                 float* dp, float dp_scale) const noexcept {
-    core::backward_active(p, x, dy, dx, dp, dp_scale, this->input_width(), this->width());
+    core::backward_active(p, x, dy, dx, dp, dp_scale, input_channels(), this->width());
+  }
+  // The active input channels; a compile-time constant when they start at C
+  // (they cannot grow), so the kernel rows are whole and their length known.
+  auto input_channels() const noexcept {
+    if constexpr (InitialC == C) return detail::Fixed<C>{};
+    else return this->input_width();
   }
 
   std::size_t active_macs() const noexcept { return core::OH * core::OW * taps * this->input_width() * this->width(); }

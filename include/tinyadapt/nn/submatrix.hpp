@@ -44,6 +44,14 @@ inline constexpr std::size_t dot_lanes = 16;
 #else
 inline constexpr std::size_t dot_lanes = 8;  // portable: 8 partial sums; Cortex-M4: 8- and 16-wide blocks
 #endif
+// Whether kernels::dot adds its terms one after another to a single sum
+// from 0 (the Cortex-M4's): a short dot summed the same way in registers then
+// has its bits, without the padding.
+#if TINYADAPT_HAS_CORTEX_M4
+inline constexpr bool dot_in_order = true;
+#else
+inline constexpr bool dot_in_order = false;
+#endif
 // A run-time dot length: n rounded up to the lanes, at most cap (the row).
 inline std::size_t dot_length(std::size_t n, std::size_t cap) noexcept {
   const std::size_t r = (n + dot_lanes - 1) / dot_lanes * dot_lanes;
