@@ -86,15 +86,17 @@ struct ConvCore {
       }
   }
 
-  // Fewer active filters than a kernel block (run-time widths only): a call
-  // per kernel row of two or four filters would be mostly call overhead on a
-  // Cortex-M4. Forward sums each pixel's filters in registers (the width a
-  // compile-time constant, one instance per width below short_run); the
-  // weight gradient goes tap by tap, each weight against a row of output
-  // pixels. Every output and weight element gets the same terms in the same
-  // order as in the pixel loops (taps in (ky, kx, c) order; pixels in order),
-  // so the results are the same bits and growth across short_run stays exact.
-  static constexpr std::size_t short_run = 8;
+  // Fewer than short_run active filters (run-time widths only): a call per
+  // kernel row of a few filters would be mostly call overhead on a
+  // Cortex-M4. The width becomes a compile-time constant (one instance per
+  // width below short_run: up to 15 sums fit the M4's 32 float registers
+  // beside their operands; at 16 they spill) and the filters' sums are kept in
+  // registers: forward per output pixel, the weight gradient per tap over a
+  // row of output pixels. Every output and weight element gets the same terms
+  // in the same order as in the pixel loops (taps in (ky, kx, c) order; pixels
+  // in order), so the results are the same bits and growth across short_run
+  // stays exact.
+  static constexpr std::size_t short_run = 16;
 
   // f(Fixed<fa>{}) for a run-time width 0 < fa < min(short_run, F + 1).
   template <std::size_t N = (short_run < F + 1 ? short_run : F + 1) - 1, class Fn>
