@@ -9,6 +9,10 @@
 //   BM_train_step/<impl>/<net>  one online training step: batch 1, plain SGD
 //                               with lr 0.01 (forward, loss, backward, update)
 //   BM_inference/<impl>/<net>   one forward pass, batch 1
+//   BM_train_step/tinyadapt/W3_grown_<c1>_<c2>  the same step of W3 built from
+//                               growable convolutions (max 8 and 16 filters),
+//                               grown to c1, c2 active; W3_<c1>_<c2> the fixed
+//                               network of those widths (model size adaption's cost)
 //
 // Both sides run on one core: libtorch is set to one intra-op and one inter-op
 // thread (torch::set_num_threads(1)), tinyadapt is single-threaded anyway.
@@ -26,8 +30,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #if TINYADAPT_BENCH_LIBTORCH
@@ -114,6 +121,40 @@ struct W3Spec {
   }
 };
 
+// W3 from growable convolutions at widths (C1, C2) of (8, 16), and the fixed
+// network of those widths.
+using W3Growable = ta::Sequential<ta::Input<28, 28, 1>, ta::GrowableConv2D<8, 3, 2>, ta::ReLU, ta::MaxPool2D<2>,
+                                  ta::GrowableConv2D<16, 3, 4>, ta::ReLU, ta::MaxPool2D<2>, ta::Flatten, ta::Dense<10>>;
+template <std::size_t C1, std::size_t C2, bool Grown>
+struct W3WidthSpec : W3Spec {
+  using Net = std::conditional_t<Grown, W3Growable,
+                                 ta::Sequential<ta::Input<28, 28, 1>, ta::Conv2D<C1, 3>, ta::ReLU, ta::MaxPool2D<2>,
+                                                ta::Conv2D<C2, 3>, ta::ReLU, ta::MaxPool2D<2>, ta::Flatten, ta::Dense<10>>>;
+  static constexpr std::size_t conv2_macs = 11 * 11 * 9 * C1 * C2, head_macs = 25 * C2 * 10;
+  static constexpr std::size_t train_macs = 2 * (26 * 26 * 9 * C1 + conv2_macs + head_macs) + conv2_macs + head_macs;
+  static std::string name() {
+    return std::string(Grown ? "W3_grown_" : "W3_") + std::to_string(C1) + "_" + std::to_string(C2);
+  }
+  static void prepare(Net& net, ta::Rng& rng) {
+    if constexpr (Grown) {
+      if (net.template grow<0>(C1 - 2, rng) != ta::Status::ok || net.template grow<3>(C2 - 4, rng) != ta::Status::ok)
+        std::abort();
+    }
+  }
+  static ta::StepResult step(Net& net, ta::SGD<Net>& opt, const Samples& s, std::size_t i) {
+    return ta::train_step<Loss>(net, opt, s.input(i), s.label[i]);
+  }
+};
+static_assert(W3WidthSpec<8, 16, false>::train_macs == W3Spec::train_macs, "W3 training MACs");
+
+// Specs without prepare() train the network as init() leaves it.
+template <class Spec, class Net>
+auto prepare(Net& net, ta::Rng& rng, int) -> decltype(Spec::prepare(net, rng)) {
+  Spec::prepare(net, rng);
+}
+template <class Spec, class Net>
+void prepare(Net&, ta::Rng&, long) {}
+
 template <class Spec>
 const Samples& samples_of() {
   static const Samples s = Spec::samples();
@@ -135,6 +176,7 @@ void ta_train_step(benchmark::State& state) {
   auto net = std::make_unique<Net>();  // W3 is 57 KB: keep it off the stack
   ta::Rng rng(1);
   net->init(rng);
+  prepare<Spec>(*net, rng, 0);
   ta::SGD<Net> opt(kLearningRate);
   std::size_t i = 0, failed = 0;
   for (auto _ : state) {
@@ -303,6 +345,12 @@ int main(int argc, char** argv) {
   add_network<W3Spec, void>();
   benchmark::AddCustomContext("libtorch", "not built");
 #endif
+  for (const auto& [name, fn] : {std::pair{W3WidthSpec<2, 4, true>::name(), &ta_train_step<W3WidthSpec<2, 4, true>>},
+                                 std::pair{W3WidthSpec<2, 4, false>::name(), &ta_train_step<W3WidthSpec<2, 4, false>>},
+                                 std::pair{W3WidthSpec<4, 8, true>::name(), &ta_train_step<W3WidthSpec<4, 8, true>>},
+                                 std::pair{W3WidthSpec<4, 8, false>::name(), &ta_train_step<W3WidthSpec<4, 8, false>>},
+                                 std::pair{W3WidthSpec<8, 16, true>::name(), &ta_train_step<W3WidthSpec<8, 16, true>>}})
+    add("BM_train_step/tinyadapt/" + name, fn);
   benchmark::AddCustomContext("tinyadapt", TINYADAPT_VERSION_STRING);
   benchmark::AddCustomContext("tinyadapt_kernels", ta::kernels::variant);
   benchmark::Initialize(&argc, argv);
