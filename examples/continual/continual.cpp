@@ -36,6 +36,9 @@
 //                network's (0.43)
 //     --threshold A  distill_grow_threshold and _cheapest: grow while validation
 //                accuracy on the classes seen is below A (0.9)
+//     --min-growth-gain G  distill_grow_threshold and _cheapest: grow again on a
+//                task only while the last growth raised that accuracy by at
+//                least G (off by default: the paper's rule)
 //     --step-divisor D  every growth step divided by D (digits 8/D units ...)
 //     --probe-signal accuracy|loss  a probe's gain: validation accuracy over
 //                the control's (default), or the relative drop of the training loss
@@ -180,6 +183,7 @@ struct Protocol {
   std::size_t epochs = 20, batch = 16, dm_iterations = 1000, real_batch = 0;
   float lr = 0.05f, unit = 1.0f / 16.0f;
   float threshold = 0.9f;      // ThresholdGrowth: grow while validation accuracy on the classes seen is below
+  float min_growth_gain = -1.0f;  // ThresholdGrowth's gate (--min-growth-gain; < 0: off)
   float plateau_level = 0.1f;  // PlateauGrowth: grow while the task's training loss stays above
   float min_gain = 0.01f;      // probe policies: validation accuracy a growth must add
   float gain_per_flops = 0.1f; // LayerProbeGrowth: and per unit of FLOPs ratio it adds (1 point per 10%)
@@ -597,7 +601,8 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     growth_step(hook.step);
     distilled_growth(name, hook);
   };
-  if (want("distill_grow_threshold")) grow_run("distill_grow_threshold", ta::ThresholdGrowth{p.threshold});
+  const ta::ThresholdGrowth threshold_rule{p.threshold, 1000, p.min_growth_gain};
+  if (want("distill_grow_threshold")) grow_run("distill_grow_threshold", threshold_rule);
   if (want("distill_grow_plateau")) grow_run("distill_grow_plateau", ta::PlateauGrowth{p.plateau_level});
   // Growth by probing: a control and a grown trial retrained on the task, the
   // gain measured on the validation samples of the classes seen.
@@ -628,7 +633,7 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     growth_step(step);
     if (steps.add_each_layer(step) != ta::Status::ok) std::abort();
     ta::CheapestGrowth<G, ta::ThresholdGrowth, K> hook;
-    hook.policy = ta::ThresholdGrowth{p.threshold};
+    hook.policy = threshold_rule;
     hook.steps = &steps;
     hook.budget = p.budget;
     distilled_growth("distill_grow_cheapest", hook);
@@ -978,7 +983,7 @@ int main(int argc, char** argv) {
   bool quick = false, timing = false;
   int seeds = -1, first_seed = 1;
   std::string methods;
-  double min_gain = 0.01, gain_per_flops = 0.1, budget = 0.43, threshold = 0.9;
+  double min_gain = 0.01, gain_per_flops = 0.1, budget = 0.43, threshold = 0.9, min_growth_gain = -1.0;
   int step_divisor = 1;
   bool log_growth = false;
   double kd_weight = 1.0;
@@ -998,6 +1003,7 @@ int main(int argc, char** argv) {
     else if (a == "--gain-per-flops" && i + 1 < argc) gain_per_flops = std::atof(argv[++i]);
     else if (a == "--budget" && i + 1 < argc) budget = std::atof(argv[++i]);
     else if (a == "--threshold" && i + 1 < argc) threshold = std::atof(argv[++i]);
+    else if (a == "--min-growth-gain" && i + 1 < argc) min_growth_gain = std::atof(argv[++i]);
     else if (a == "--step-divisor" && i + 1 < argc) step_divisor = std::atoi(argv[++i]);
     else if (a == "--log-growth") log_growth = true;
     else if (a == "--kd-weight" && i + 1 < argc) kd_weight = std::atof(argv[++i]);
@@ -1008,7 +1014,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
                            " [--seeds N] [--first-seed S] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
-                           " [--budget F] [--threshold A] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
+                           " [--budget F] [--threshold A] [--min-growth-gain G] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
                            " [--probe-signal accuracy|loss] [--kd] [--kd-weight W]\n");
       return 2;
     }
@@ -1035,6 +1041,11 @@ int main(int argc, char** argv) {
   p.gain_per_flops = static_cast<float>(gain_per_flops);
   p.budget = static_cast<float>(budget);
   p.threshold = static_cast<float>(threshold);
+  if (!(min_growth_gain < 0.0) && !(min_growth_gain <= 1.0)) {
+    std::fprintf(stderr, "continual: --min-growth-gain in [0, 1]\n");
+    return 2;
+  }
+  p.min_growth_gain = static_cast<float>(min_growth_gain);
   p.step_divisor = static_cast<std::size_t>(step_divisor);
   p.log_growth = log_growth;
   if (!(kd_weight > 0.0 && kd_weight < 1e6)) {

@@ -626,6 +626,39 @@ TEST_CASE("cheapest growth: when the policy says grow, the layer whose step adds
   CHECK(hook.rounds == 4);
 }
 
+TEST_CASE("cheapest growth with the gain gate: the hook measures each growth's gain on its task") {
+  ta::Rng rng(32);
+  g3.init(rng);
+  g3_steps = ta::GrowthCandidates<G3, 2>{};
+  const std::size_t step[G3::layer_count] = {8, 0, 4, 0, 0};
+  REQUIRE(g3_steps.add_each_layer(step) == ta::Status::ok);
+  ta::CheapestGrowth<G3, ta::ThresholdGrowth, 2> hook;
+  hook.policy = ta::ThresholdGrowth{0.9f, 1000, 0.01f};
+  hook.steps = &g3_steps;
+  hook.rng = &rng;
+  const ta::TaskReport r;
+  hook.start_task(0);
+  REQUIRE(hook.after_task(g3, r, 0.5f));   // first decision of the task
+  REQUIRE(hook.after_task(g3, r, 0.6f));   // +0.1 since the growth
+  CHECK_FALSE(hook.after_task(g3, r, 0.605f));  // +0.005: not followed by another
+  CHECK(hook.last.reason == ta::GrowthReason::keep_no_gain);
+  CHECK(g3.active_width<2>() == 12);
+  hook.start_task(1);  // a new task starts without a gain to show
+  REQUIRE(hook.after_task(g3, r, 0.605f));
+  CHECK(g3.active_width<2>() == 16);
+  // The same with the uniform-step hook.
+  g3.init(rng);
+  ta::PolicyGrowth<G3, ta::ThresholdGrowth> uniform;
+  uniform.policy = hook.policy;
+  uniform.step[0] = 8;
+  uniform.rng = &rng;
+  uniform.start_task(0);
+  REQUIRE(uniform.after_task(g3, r, 0.5f));
+  CHECK_FALSE(uniform.after_task(g3, r, 0.5f));
+  CHECK(uniform.last.reason == ta::GrowthReason::keep_no_gain);
+  CHECK(g3.active_width<0>() == 16);
+}
+
 TEST_CASE("P3 metrics: final, average incremental accuracy and forgetting") {
   ta::AccuracyMatrix<3> m;
   m.set(0, 0, 1.0f);

@@ -426,6 +426,36 @@ TEST_CASE("a growing head: classes not held yet are masked, adding classes keeps
   check_growth_preserves(g_heads, g_heads_b, [](Heads& n, ta::Rng& rng) { return n.grow<0>(8, rng); }, 9);
 }
 
+TEST_CASE("the gain gate: below the threshold, a task grows again only while its last growth raised accuracy") {
+  ta::ThresholdGrowth gated{0.9f, 1000, 0.01f};
+  ta::GrowthMetrics m;
+  m.val_accuracy = 0.8f;
+  CHECK(gated.decide(m).reason == ta::GrowthReason::grow_below_threshold);  // the task's first decision: no gain needed
+  m.rounds = 1;
+  CHECK(gated.decide(m).reason == ta::GrowthReason::keep_invalid_metrics);  // after a growth the gain must be measured
+  m.growth_gain = 0.02f;
+  CHECK(gated.decide(m).reason == ta::GrowthReason::grow_below_threshold);
+  m.growth_gain = 0.005f;
+  CHECK(gated.decide(m).reason == ta::GrowthReason::keep_no_gain);
+  m.growth_gain = -0.1f;  // the growth cost accuracy
+  CHECK(gated.decide(m).reason == ta::GrowthReason::keep_no_gain);
+  m.val_accuracy = 0.95f;  // good enough comes first
+  CHECK(gated.decide(m).reason == ta::GrowthReason::keep_good_enough);
+  m.val_accuracy = 0.8f;
+  for (const float bad : {NAN, INFINITY, 1.5f, -1.5f}) {
+    m.growth_gain = bad;
+    CHECK(gated.decide(m).reason == ta::GrowthReason::keep_invalid_metrics);
+  }
+  // Off (the default, the paper's rule): the gain is never read.
+  const ta::ThresholdGrowth paper{0.9f};
+  CHECK(paper.decide(m).reason == ta::GrowthReason::grow_below_threshold);
+  gated.min_growth_gain = NAN;
+  m.growth_gain = 0.5f;
+  CHECK(gated.decide(m).reason == ta::GrowthReason::keep_invalid_metrics);
+  gated.min_growth_gain = 2.0f;
+  CHECK(gated.decide(m).reason == ta::GrowthReason::keep_invalid_metrics);
+}
+
 TEST_CASE("growth policies: the seed paper's threshold, the training-loss plateau, the probe gain") {
   ta::GrowthMetrics m;
   const ta::ThresholdGrowth threshold{0.9f};

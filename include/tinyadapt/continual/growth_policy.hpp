@@ -5,6 +5,10 @@
 //                    on the classes seen falls below a threshold. As classes
 //                    accumulate that accuracy falls mostly by forgetting, which
 //                    more width does not cure, so it grows on every task.
+//                    With min_growth_gain it grows again on the same task only
+//                    while the last growth (and its retraining) raised that
+//                    accuracy by at least min_growth_gain: a growth that
+//                    bought nothing is not followed by another.
 //   PlateauGrowth    a capacity signal: grow when the training loss on the
 //                    current task's data (new classes and replay buffer)
 //                    stopped falling while still above a level — the network
@@ -42,6 +46,7 @@ struct GrowthMetrics {
   float train_loss = -1.0f;        // mean training loss on this task's data in the last epoch
   float train_loss_before = -1.0f; // the same one epoch earlier (< 0: not measured)
   float probe_gain = -2.0f;        // held-out accuracy of a probe growth minus val_accuracy (< -1: no probe)
+  float growth_gain = -2.0f;       // rounds > 0: val_accuracy minus that before the last growth (< -1: not measured)
   bool can_grow = true;            // some growable layer is below its maximum width
 };
 
@@ -55,6 +60,7 @@ enum class GrowthReason : unsigned char {
   keep_invalid_metrics,  // a metric the policy needs is missing, NaN or out of range
   keep_over_budget,      // a growth would gain enough but exceed the FLOPs budget
   keep_too_costly,       // a growth gains at least min_gain, but too little for the FLOPs it adds
+  keep_no_gain,          // ThresholdGrowth: the last growth raised held-out accuracy by less than min_growth_gain
 };
 
 struct GrowthDecision {
@@ -73,6 +79,7 @@ constexpr const char* to_string(GrowthReason r) noexcept {
     case GrowthReason::keep_invalid_metrics: return "keep: metrics missing or invalid";
     case GrowthReason::keep_over_budget: return "keep: the growths that gain enough exceed the FLOPs budget";
     case GrowthReason::keep_too_costly: return "keep: the gain is too small for the FLOPs the growth adds";
+    case GrowthReason::keep_no_gain: return "keep: the last growth did not raise held-out accuracy enough";
   }
   return "unknown reason";
 }
@@ -92,17 +99,26 @@ inline GrowthDecision grow_if(bool grow, GrowthReason why) noexcept {
 }
 }  // namespace detail
 
-// The seed paper's rule.
+// The seed paper's rule, and optionally the gain gate.
 struct ThresholdGrowth {
   float threshold = 0.9f;          // grow while val_accuracy < threshold
   std::size_t max_rounds = 1000;   // per task (the paper: until the maximum)
+  float min_growth_gain = -1.0f;   // in [0, 1]: the gate (needs growth_gain after a growth); < 0: off (the paper)
 
   GrowthDecision decide(const GrowthMetrics& m) const noexcept {
-    if (!detail::is_fraction(m.val_accuracy) || !detail::is_fraction(threshold))
+    const bool gated = !(min_growth_gain < 0.0f);  // NaN counts as on (and invalid)
+    if (!detail::is_fraction(m.val_accuracy) || !detail::is_fraction(threshold) ||
+        (gated && !detail::is_fraction(min_growth_gain)))
       return {false, GrowthReason::keep_invalid_metrics};
     GrowthDecision d;
     if (detail::limited(m, max_rounds, d)) return d;
-    return detail::grow_if(m.val_accuracy < threshold, GrowthReason::grow_below_threshold);
+    if (!(m.val_accuracy < threshold)) return {false, GrowthReason::keep_good_enough};
+    if (gated && m.rounds > 0) {
+      if (!is_finite(m.growth_gain) || m.growth_gain < -1.0f || m.growth_gain > 1.0f)
+        return {false, GrowthReason::keep_invalid_metrics};
+      if (m.growth_gain < min_growth_gain) return {false, GrowthReason::keep_no_gain};
+    }
+    return {true, GrowthReason::grow_below_threshold};
   }
 };
 

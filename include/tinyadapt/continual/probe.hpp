@@ -184,12 +184,14 @@ struct CheapestGrowth {
   float budget = 1.0f;
   Rng* rng = nullptr;
   std::size_t task = 0, rounds = 0;
+  float grown_at = -1.0f;  // validation accuracy when this task last grew
   GrowthDecision last{};
   std::size_t taken = 0;  // the candidate of the last growth
 
   void start_task(std::size_t t) noexcept {
     task = t;
     rounds = 0;
+    grown_at = -1.0f;
   }
   bool after_task(Net& net, const TaskReport& r, float val_accuracy) noexcept {
     if (steps == nullptr || rng == nullptr || !detail::is_fraction(budget)) {
@@ -198,7 +200,7 @@ struct CheapestGrowth {
     }
     bool room = false;
     for (std::size_t k = 0; k < steps->candidates; ++k) room = room || can_grow(net, steps->step[k]);
-    last = policy.decide(task_metrics(task, rounds, r, val_accuracy, room));
+    last = policy.decide(task_metrics(task, rounds, r, val_accuracy, room, grown_at));
     if (!last.grow) return false;
     constexpr double full = detail::max_inference_flops<Net>();
     bool found = false;
@@ -219,6 +221,7 @@ struct CheapestGrowth {
     }
     if (grow_all(net, steps->step[taken], *rng) != Status::ok) return false;
     ++rounds;
+    grown_at = val_accuracy;
     return true;
   }
 };
