@@ -70,6 +70,7 @@ struct Samples {
 struct W1Spec {
   using Net = W1;
   using Loss = ta::MSE;
+  static void prepare(Net&, ta::Rng&) {}  // as init() leaves it
   static constexpr const char* name = "W1";
   static constexpr std::size_t train_macs = 12608;  // 4,224 forward + 4,224 dW + 4,160 dx
   static Samples samples() {
@@ -93,6 +94,7 @@ struct W1Spec {
 struct W2Spec {
   using Net = W2;
   using Loss = ta::SoftmaxCrossEntropy;
+  static void prepare(Net&, ta::Rng&) {}  // as init() leaves it
   static constexpr const char* name = "W2";
   static constexpr std::size_t train_macs = 5056;  // 2,368 forward + 2,368 dW + 320 dx
   static Samples samples() { return images(64, 12); }
@@ -113,6 +115,7 @@ struct W2Spec {
 struct W3Spec {
   using Net = W3;
   using Loss = ta::SoftmaxCrossEntropy;
+  static void prepare(Net&, ta::Rng&) {}  // as init() leaves it
   static constexpr const char* name = "W3";
   static constexpr std::size_t train_macs = 527520;  // 192,064 forward + 192,064 dW + 143,392 dx
   static Samples samples() { return W2Spec::images(28 * 28, 13); }
@@ -147,14 +150,6 @@ struct W3WidthSpec : W3Spec {
 };
 static_assert(W3WidthSpec<8, 16, false>::train_macs == W3Spec::train_macs, "W3 training MACs");
 
-// Specs without prepare() train the network as init() leaves it.
-template <class Spec, class Net>
-auto prepare(Net& net, ta::Rng& rng, int) -> decltype(Spec::prepare(net, rng)) {
-  Spec::prepare(net, rng);
-}
-template <class Spec, class Net>
-void prepare(Net&, ta::Rng&, long) {}
-
 template <class Spec>
 const Samples& samples_of() {
   static const Samples s = Spec::samples();
@@ -176,7 +171,7 @@ void ta_train_step(benchmark::State& state) {
   auto net = std::make_unique<Net>();  // W3 is 57 KB: keep it off the stack
   ta::Rng rng(1);
   net->init(rng);
-  prepare<Spec>(*net, rng, 0);
+  Spec::prepare(*net, rng);  // e.g. grow to the benchmarked widths
   ta::SGD<Net> opt(kLearningRate);
   std::size_t i = 0, failed = 0;
   for (auto _ : state) {

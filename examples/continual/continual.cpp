@@ -601,7 +601,8 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
     growth_step(hook.step);
     distilled_growth(name, hook);
   };
-  const ta::ThresholdGrowth threshold_rule{p.threshold, 1000, p.min_growth_gain};
+  ta::ThresholdGrowth threshold_rule{p.threshold};
+  threshold_rule.min_growth_gain = p.min_growth_gain;
   if (want("distill_grow_threshold")) grow_run("distill_grow_threshold", threshold_rule);
   if (want("distill_grow_plateau")) grow_run("distill_grow_plateau", ta::PlateauGrowth{p.plateau_level});
   // Growth by probing: a control and a grown trial retrained on the task, the

@@ -151,7 +151,8 @@ int main() {
   ta::Rng grow_rng(2);
   if (steps.add_candidate(step) != ta::Status::ok) return 1;
   ta::CheapestGrowth<Net, ta::ThresholdGrowth, 1> growth;
-  growth.policy = ta::ThresholdGrowth{threshold, 1000, min_growth_gain};
+  growth.policy.threshold = threshold;
+  growth.policy.min_growth_gain = min_growth_gain;
   growth.steps = &steps;
   growth.budget = budget;
   growth.rng = &grow_rng;

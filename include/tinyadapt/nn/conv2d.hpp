@@ -65,11 +65,6 @@ struct ConvCore {
   template <class CA, class FA>
   static TINYADAPT_ALWAYS_INLINE void forward_active(const float* p, const float* x, float* y, CA ca,
                                                      FA fa) noexcept {
-    const float* b = p + weight_count;
-    auto start_pixel = [&](float* yp) TINYADAPT_INLINE_LAMBDA {  // the bias; inactive outputs 0
-      kernels::copy(yp, b, fa);
-      for (std::size_t f = fa; f < F; ++f) yp[f] = 0.0f;
-    };
     if constexpr (!is_fixed<FA>::value) {
       if (fa < short_run) {
         with_short_width(fa, [&](auto n) TINYADAPT_INLINE_LAMBDA { forward_short(p, x, y, ca, n); });
@@ -79,7 +74,8 @@ struct ConvCore {
     for (std::size_t oy = 0; oy < OH; ++oy)
       for (std::size_t ox = 0; ox < OW; ++ox) {
         float* yp = y + (oy * OW + ox) * F;
-        start_pixel(yp);
+        kernels::copy(yp, p + weight_count, fa);  // the bias; inactive outputs 0
+        for (std::size_t f = fa; f < F; ++f) yp[f] = 0.0f;
         for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) {
           block_gemv_t(p + wo, F, x + xo, yp, len, fa);
         });
@@ -188,26 +184,30 @@ struct ConvCore {
       }
   }
 
+  // dx += W dy over the active part (dx zeroed by the caller).
+  template <class CA, class FA>
+  static TINYADAPT_ALWAYS_INLINE void input_grad(const float* p, const float* dy, float* dx, CA ca, FA fa) noexcept {
+    if constexpr (!is_fixed<FA>::value && dot_in_order) {
+      if (fa < short_run) {
+        with_short_width(fa, [&](auto n) TINYADAPT_INLINE_LAMBDA { input_grad_short(p, dy, dx, ca, n); });
+        return;
+      }
+    }
+    for (std::size_t oy = 0; oy < OH; ++oy)
+      for (std::size_t ox = 0; ox < OW; ++ox) {
+        const float* g = dy + (oy * OW + ox) * F;
+        for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) {
+          block_gemv(p + wo, F, g, dx + xo, len, fa, F);
+        });
+      }
+  }
+
   template <class CA, class FA>
   static TINYADAPT_ALWAYS_INLINE void backward_active(const float* p, const float* x, const float* dy, float* dx,
                                                       float* dp, float dp_scale, CA ca, FA fa) noexcept {
     if (dx) {
       kernels::zero(dx, H * W * C);
-      if constexpr (!is_fixed<FA>::value && dot_in_order) {
-        if (fa < short_run) {
-          with_short_width(fa, [&](auto n) TINYADAPT_INLINE_LAMBDA { input_grad_short(p, dy, dx, ca, n); });
-          dx = nullptr;  // done
-        }
-      }
-    }
-    if (dx) {
-      for (std::size_t oy = 0; oy < OH; ++oy)
-        for (std::size_t ox = 0; ox < OW; ++ox) {
-          const float* g = dy + (oy * OW + ox) * F;
-          for_each_active_row(oy, ox, ca, [&](std::size_t xo, std::size_t wo, std::size_t len) {
-            block_gemv(p + wo, F, g, dx + xo, len, fa, F);
-          });
-        }
+      input_grad(p, dy, dx, ca, fa);
     }
     if (dp) {
       if constexpr (!is_fixed<FA>::value) {
