@@ -49,6 +49,10 @@
 // Methods (CSV names; m = samples per class in the buffer):
 //   naive           fine-tuning on each task alone (lower bound; m = 0)
 //   joint           after each task, training on every task seen so far (upper bound; m = 0)
+//   replay_mix_20pct, replay_mix_20pct_kd  replay_mix (and with a teacher) from
+//                   20% of every class as real samples (m = 25 digits, 1,080
+//                   Fashion-MNIST): what one pass per task allows with 20 times
+//                   the 1% store, the ceiling the 1% methods are measured against
 //   replay_mix      random exemplars (uint8 + 1-byte label, class-balanced,
 //   replay_concat     reservoir-sampled as the class streams past), m per class
 //   replay_mix_bytes  exemplars in the bytes of the float32 distilled store (about 4m per class)
@@ -153,6 +157,7 @@ struct DigitsMlp {
   using Grow = Mlp<ta::Input<64>, ta::GrowableDense<32, 8>>;  // 25% of the width, +8 per growth
   static constexpr std::size_t step[Grow::layer_count] = {8, 0, 0};
   static constexpr std::size_t max_m = 10, networks = 1000;
+  static constexpr std::size_t ceiling_m = 25;  // 20% of a class's ~126 training samples
   static constexpr const char* dataset = "digits";
   static constexpr const char* model = "mlp";
 };
@@ -162,6 +167,7 @@ struct FashionMlp {
   using Grow = Mlp<ta::Input<784>, ta::GrowableDense<64, 16>>;
   static constexpr std::size_t step[Grow::layer_count] = {16, 0, 0};
   static constexpr std::size_t max_m = 54, networks = 300;
+  static constexpr std::size_t ceiling_m = 1080;  // 20% of a class's 5,400 training samples
   static constexpr const char* dataset = "fashion";
   static constexpr const char* model = "mlp";
 };
@@ -172,6 +178,7 @@ struct FashionCnn {
                               ta::GrowableConv2D<16, 3, 4>, ta::ReLU, ta::MaxPool2D<2>, ta::Flatten, ta::Dense<10>>;
   static constexpr std::size_t step[Grow::layer_count] = {2, 0, 0, 4, 0, 0, 0, 0};
   static constexpr std::size_t max_m = 54, networks = 300;
+  static constexpr std::size_t ceiling_m = 1080;  // 20% of a class's 5,400 training samples
   static constexpr const char* dataset = "fashion";
   static constexpr const char* model = "cnn";
 };
@@ -478,6 +485,18 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   return row;
 }
 
+// Every method name --methods takes.
+const char* const known_methods[] = {
+    "naive", "joint", "replay_mix_20pct", "replay_mix_20pct_kd", "replay_mix", "replay_concat", "replay_mix_bytes",
+    "replay_mix_kd", "distill_mix", "distill_concat", "distill_mix_int8", "distill_mix_kd", "distill_mix_f32eq",
+    "distill_mix_gm", "distill_mix_small", "fixed_large", "distill_grow_threshold", "distill_grow_plateau",
+    "distill_grow_probe", "distill_grow_layer", "distill_grow_budget", "distill_grow_none", "distill_grow_cheapest"};
+
+// Methods without a per-class buffer size m (they run once per seed).
+bool is_m0_method(const std::string& name) {
+  return name == "naive" || name == "joint" || name == "replay_mix_20pct" || name == "replay_mix_20pct_kd";
+}
+
 template <class Cfg>
 void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m, std::vector<Row>& rows,
                 const std::vector<std::string>& methods, std::size_t& done, std::size_t total, Clock::time_point start) {
@@ -510,16 +529,9 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
   };
   using F32 = ta::SyntheticStore<classes, Cfg::max_m, D>;
   using I8 = ta::SyntheticStore<classes, Cfg::max_m, D, std::int8_t>;
-  if (m == 0) {
-    ta::NoBuffer none;
-    auto nothing = [](std::size_t, auto&, auto&) { return Cost{}; };
-    if (want("naive")) progress(run_learner<Net, Cfg>(s, p, "naive", 0, seed, ta::Replay::mix, false, none, nothing));
-    if (want("joint")) progress(run_learner<Net, Cfg>(s, p, "joint", 0, seed, ta::Replay::mix, true, none, nothing));
-    return;
-  }
   // Random exemplars, per_class of each class (a store sized for Cap), offered
   // as each class streams past.
-  auto exemplar_run = [&](const std::string& name, ta::Replay mode, std::size_t per_class, auto cap) {
+  auto exemplar_run = [&](const std::string& name, ta::Replay mode, std::size_t row_m, std::size_t per_class, auto cap) {
     using Ex = ta::ExemplarStore<classes, decltype(cap)::value, D>;
     auto store = std::make_unique<Ex>();
     store->reset(per_class, p.unit);
@@ -529,8 +541,20 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
         for (std::size_t i : stream_order(s, c, seed)) b.offer(c, s.train.sample(i), pick);
       return Cost{};
     };
-    progress(run_learner<Net, Cfg>(s, p, name, m, seed, mode, false, *store, fill));
+    progress(run_learner<Net, Cfg>(s, p, name, row_m, seed, mode, false, *store, fill));
   };
+  if (m == 0) {
+    ta::NoBuffer none;
+    auto nothing = [](std::size_t, auto&, auto&) { return Cost{}; };
+    if (want("naive")) progress(run_learner<Net, Cfg>(s, p, "naive", 0, seed, ta::Replay::mix, false, none, nothing));
+    if (want("joint")) progress(run_learner<Net, Cfg>(s, p, "joint", 0, seed, ta::Replay::mix, true, none, nothing));
+    // What the protocol's one pass per task allows at most: 20% of every class
+    // kept as real samples (20 times the 1% store), replayed as replay_mix.
+    const std::integral_constant<std::size_t, Cfg::ceiling_m> ceiling;
+    for (const char* name : {"replay_mix_20pct", "replay_mix_20pct_kd"})
+      if (want(name)) exemplar_run(name, ta::Replay::mix, Cfg::ceiling_m, Cfg::ceiling_m, ceiling);
+    return;
+  }
   const std::integral_constant<std::size_t, Cfg::max_m> max_m;
   for (const ta::Replay mode : {ta::Replay::mix, ta::Replay::concat}) {
     const char* suffix = mode == ta::Replay::mix ? "_mix" : "_concat";
@@ -544,11 +568,11 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
         progress(r);
       }
     }
-    if (want((std::string("replay") + suffix).c_str())) exemplar_run(std::string("replay") + suffix, mode, m, max_m);
+    if (want((std::string("replay") + suffix).c_str())) exemplar_run(std::string("replay") + suffix, mode, m, m, max_m);
   }
   // Replay with a teacher (TeacherReplay, continual/teacher.hpp): the buffer's
   // samples also match the soft targets of the network as the task found it.
-  if (want("replay_mix_kd")) exemplar_run("replay_mix_kd", ta::Replay::mix, m, max_m);
+  if (want("replay_mix_kd")) exemplar_run("replay_mix_kd", ta::Replay::mix, m, m, max_m);
   if (want("distill_mix_kd")) {
     auto store = std::make_unique<F32>();
     progress(run_learner<Net, Cfg>(s, p, "distill_mix_kd", m, seed, ta::Replay::mix, false, *store, dm_fill(*store),
@@ -556,7 +580,7 @@ void run_seed_m(const Split& s, const Protocol& p, unsigned seed, std::size_t m,
   }
   if (want("replay_mix_bytes")) {  // as many exemplars as fit the float32 store's bytes
     constexpr std::size_t max_bytes_m = (Cfg::max_m * F32::sample_bytes) / (D + 1);
-    exemplar_run("replay_mix_bytes", ta::Replay::mix, m * F32::sample_bytes / (D + 1),
+    exemplar_run("replay_mix_bytes", ta::Replay::mix, m, m * F32::sample_bytes / (D + 1),
                  std::integral_constant<std::size_t, max_bytes_m>{});
   }
   if (want("distill_mix_int8")) {
@@ -882,10 +906,10 @@ int run(const Split& s, const Protocol& p, const std::string& csv, bool quick) {
   const Clock::time_point start = Clock::now();
   std::size_t total = 0, done = 0;
   const std::size_t zero_methods = static_cast<std::size_t>(
-      std::count_if(p.methods.begin(), p.methods.end(), [](const std::string& m) { return m == "naive" || m == "joint"; }));
+      std::count_if(p.methods.begin(), p.methods.end(), [](const std::string& m) { return is_m0_method(m); }));
   for (std::size_t m : p.ms) {
     for (const std::string& name : p.methods)
-      if (name != "naive" && name != "joint" && !(name == "distill_mix_f32eq" && m < 4)) total += p.seeds.size();
+      if (!is_m0_method(name) && !(name == "distill_mix_f32eq" && m < 4)) total += p.seeds.size();
     (void)m;
   }
   total += zero_methods * p.seeds.size();
@@ -1099,6 +1123,13 @@ int main(int argc, char** argv) {
   }
   if (!methods.empty()) {
     p.methods = split(methods);
+    for (const std::string& name : p.methods)
+      if (std::none_of(std::begin(known_methods), std::end(known_methods), [&](const char* k) { return name == k; })) {
+        std::fprintf(stderr, "continual: unknown method '%s'; methods:", name.c_str());
+        for (const char* k : known_methods) std::fprintf(stderr, " %s", k);
+        std::fprintf(stderr, "\n");
+        return 2;
+      }
   }
   if (quick) {
     p.ms = {10};
