@@ -67,6 +67,10 @@
 //                   weight --kd-weight W (1); one more network of RAM.
 //                   --kd gives every learner with a buffer the teacher (the
 //                   growth methods too); their names get "_kd"
+//   --replay-added  every mix learner weighs its buffer samples by
+//                   ReplayWeight::added (the step's gradient summed over new and
+//                   buffer samples, divided by the new ones: the new data keeps
+//                   the protocol's step); their names get "_add"
 //   distill_mix_gm  gradient matching (GradientMatching) on the current model, float32
 //   distill_mix_small  distill_mix on the network at 25% width (fixed)
 //   fixed_large     the fixed large network: distill_mix at full width (the
@@ -200,6 +204,7 @@ struct Protocol {
   bool loss_signal = false;    // --probe-signal loss: probes judged by the training loss
   float kd_weight = 1.0f;      // *_kd methods: weight of the teacher's soft targets (--kd-weight)
   bool kd = false;             // --kd: every learner with a buffer replays it with a teacher (names get "_kd")
+  bool added = false;          // --replay-added: mix steps weigh the buffer by ReplayWeight::added (names get "_add")
   std::vector<std::size_t> start;  // --start: widths of the growable layers before the first task (empty: 25%)
 };
 
@@ -396,6 +401,8 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   const bool named_kd = method.size() > 3 && method.compare(method.size() - 3, 3, "_kd") == 0;
   const bool kd = !std::is_same_v<Buffer, ta::NoBuffer> && (named_kd || p.kd);
   if (kd && !named_kd) row.method += "_kd";
+  const bool added = p.added && !std::is_same_v<Buffer, ta::NoBuffer> && mode == ta::Replay::mix;
+  if (added) row.method += "_add";
   std::unique_ptr<Net> teacher;
   if (kd) teacher = std::make_unique<Net>(*net);
   ta::SGD<Net> sgd(p.lr);
@@ -403,6 +410,7 @@ Row run_learner(const Split& s, const Protocol& p, const std::string& method, st
   tc.epochs = p.epochs;
   tc.batch = p.batch;
   tc.replay = mode;
+  tc.weight = added ? ta::ReplayWeight::added : ta::ReplayWeight::mean;
   const Clock::time_point t0 = Clock::now();
   double distill_s = 0.0, fill_s = 0.0;
   std::size_t max_order = 0;
@@ -1012,6 +1020,7 @@ int main(int argc, char** argv) {
   int step_divisor = 1;
   bool log_growth = false;
   double kd_weight = 1.0;
+  bool p_added = false;
   bool kd = false;
   std::string start, ms, signal = "accuracy";
   for (int i = 1; i < argc; ++i) {
@@ -1032,6 +1041,7 @@ int main(int argc, char** argv) {
     else if (a == "--step-divisor" && i + 1 < argc) step_divisor = std::atoi(argv[++i]);
     else if (a == "--log-growth") log_growth = true;
     else if (a == "--kd-weight" && i + 1 < argc) kd_weight = std::atof(argv[++i]);
+    else if (a == "--replay-added") p_added = true;
     else if (a == "--kd") kd = true;
     else if (a == "--start" && i + 1 < argc) start = argv[++i];
     else if (a == "--ms" && i + 1 < argc) ms = argv[++i];
@@ -1040,7 +1050,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
                            " [--seeds N] [--first-seed S] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
                            " [--budget F] [--threshold A] [--min-growth-gain G] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
-                           " [--probe-signal accuracy|loss] [--kd] [--kd-weight W]\n");
+                           " [--probe-signal accuracy|loss] [--kd] [--kd-weight W] [--replay-added]\n");
       return 2;
     }
   }
@@ -1078,6 +1088,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   p.kd_weight = static_cast<float>(kd_weight);
+  p.added = p_added;
   p.kd = kd;
   if (signal != "accuracy" && signal != "loss") {
     std::fprintf(stderr, "continual: --probe-signal accuracy|loss\n");

@@ -424,6 +424,53 @@ TEST_CASE("replay with a teacher: weight 0 is plain replay, a weight keeps the o
   CHECK(ta::check_health(taught) == ta::Status::ok);
 }
 
+namespace {
+// One epoch of the first n samples of new_task from `before` into `into`,
+// with the buffer mixed in and weighed by w.
+template <class Buffer>
+ta::TaskReport train_from_before(W2& into, const Buffer& buffer, std::size_t n, ta::ReplayWeight w) {
+  into = before;
+  ta::SGD<W2> sgd(0.05f);
+  std::uint32_t order[N + 8];
+  ta::TaskConfig tc;
+  tc.epochs = 1;
+  tc.batch = 16;
+  tc.weight = w;
+  ta::Rng rng(7);
+  return ta::train_task(into, sgd, acc, buffer, n, new_task, ta::Span<std::uint32_t>(order, N + 8), tc, rng);
+}
+// Checks that net's step from `before` is ratio times taught's.
+void check_scaled_step(float ratio) {
+  const float *p = net.parameters().data(), *q = taught.parameters().data(), *b = before.parameters().data();
+  float largest = 0.0f;
+  for (std::size_t i = 0; i < W2::param_count; ++i) {
+    const float d_mean = q[i] - b[i];
+    largest = std::fmax(largest, std::fabs(d_mean));
+    REQUIRE(std::fabs((p[i] - b[i]) - ratio * d_mean) <= 1e-6f + 1e-4f * std::fabs(d_mean));
+  }
+  CHECK(largest > 1e-3f);  // the step is not empty
+}
+}  // namespace
+
+TEST_CASE("ReplayWeight::added: the buffer joins at the new samples' weight; without a buffer it is the mean") {
+  ta::Rng rng(4);
+  before.init(rng);
+  fill_learner_buffer();
+  // One minibatch of 16 new + 6 buffer samples: the mean divides by 22, added by 16.
+  REQUIRE(train_from_before(taught, store_a, 16, ta::ReplayWeight::mean).steps == 1);
+  REQUIRE(train_from_before(net, store_a, 16, ta::ReplayWeight::added).steps == 1);
+  check_scaled_step(22.0f / 16.0f);
+  // 2 new + 6 buffer: divided by the larger part (6), so the buffer draw is one mean step and no more.
+  REQUIRE(train_from_before(taught, store_a, 2, ta::ReplayWeight::mean).steps == 1);
+  REQUIRE(train_from_before(net, store_a, 2, ta::ReplayWeight::added).steps == 1);
+  check_scaled_step(8.0f / 6.0f);
+  // No buffer: bit-identical to the mean, short last minibatch included (16, 16, 8).
+  ta::NoBuffer none;
+  REQUIRE(train_from_before(taught, none, N, ta::ReplayWeight::mean).steps == 3);
+  REQUIRE(train_from_before(net, none, N, ta::ReplayWeight::added).steps == 3);
+  CHECK(std::memcmp(net.parameters().data(), taught.parameters().data(), sizeof(float) * W2::param_count) == 0);
+}
+
 TEST_CASE("the soft-target loss: weight 0 is cross-entropy, its own logits add nothing, bad targets are refused") {
   const float z[4] = {1.5f, -0.5f, 3.0f, 0.25f}, other[4] = {-2.0f, 1.0f, 0.0f, 4.0f};
   float g_ce[4], g[4];

@@ -31,10 +31,22 @@ namespace tinyadapt {
 
 enum class Replay : unsigned char { mix, concat };
 
+// How a mix step weighs the buffer samples drawn into it:
+//   mean   one mean over the joined minibatch (P3: with a full draw each new
+//          sample weighs half of what it would alone);
+//   added  the sum divided by the larger of its two parts (new samples,
+//          buffer samples): a minibatch of new data trains at the step it
+//          would have alone and the buffer's gradient is added at the same
+//          weight per sample, so the new classes are not learned at half
+//          rate. Neither part's step exceeds a minibatch's mean (a short last
+//          minibatch cannot be outweighed by a full buffer draw).
+enum class ReplayWeight : unsigned char { mean, added };
+
 struct TaskConfig {
   std::size_t epochs = 20;
   std::size_t batch = 16;
   Replay replay = Replay::mix;
+  ReplayWeight weight = ReplayWeight::mean;
 };
 
 struct TaskReport {
@@ -96,6 +108,7 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
   for (std::size_t i = 0; i < n + b; ++i) idx[i] = static_cast<std::uint32_t>(i);
   float x[Net::input_size];
   double loss_sum = 0.0;
+  std::size_t fresh = 0;  // new samples accepted into the minibatch (ReplayWeight::added)
   acc.clear();
   // One sample's gradient; false when the model broke (stop).
   auto add = [&](std::uint32_t k) {
@@ -116,6 +129,7 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
     if (s.ok()) {
       ++r.samples;
       if (k >= n) ++r.replayed;
+      else ++fresh;
       loss_sum += static_cast<double>(s.loss);
       return true;
     }
@@ -130,6 +144,7 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
     for (std::size_t first = 0; first < pool; first += cfg.batch) {
       const std::size_t last = first + cfg.batch < pool ? first + cfg.batch : pool;
       bool alive = true;
+      fresh = 0;
       for (std::size_t i = first; i < last && alive; ++i) alive = add(idx[i]);
       if (!concat && b > 0) {
         const std::size_t draw = cfg.batch < b ? cfg.batch : b;
@@ -141,7 +156,9 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
         return r;
       }
       if (acc.count() == 0) continue;
-      const Status st = acc.apply(net, opt);
+      const bool added = !concat && cfg.weight == ReplayWeight::added;
+      const std::size_t replayed = acc.count() - fresh;
+      const Status st = acc.apply(net, opt, added ? (fresh > replayed ? fresh : replayed) : 0);
       if (st == Status::ok) ++r.steps;
       else ++r.refused;
     }

@@ -133,12 +133,14 @@ class GradientAccumulator {
 
   // Applies the mean gradient with opt and clears the sum. Every layer is
   // accepted by opt before any is written; a refused batch is cleared.
+  // divisor > 0 divides the sum by that many samples instead of the count
+  // (a replayed buffer added to a minibatch at its samples' weight).
   template <class Opt>
-  Status apply(Net& net, Opt& opt) noexcept {
+  Status apply(Net& net, Opt& opt, std::size_t divisor = 0) noexcept {
     detail::check_optimizer<Net, Opt>();
     if (opt.check() != Status::ok) return Status::bad_hyperparameter;  // the sum is kept
     if (count_ == 0) return Status::empty_batch;
-    const float inv = 1.0f / static_cast<float>(count_);
+    const float inv = 1.0f / static_cast<float>(divisor > 0 ? divisor : count_);
     float* params = net.parameters().data();
     LayerGrad layers[Net::layer_count] = {};
     bool accepted = true;
