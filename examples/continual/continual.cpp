@@ -67,6 +67,9 @@
 //                   weight --kd-weight W (1); one more network of RAM.
 //                   --kd gives every learner with a buffer the teacher (the
 //                   growth methods too); their names get "_kd"
+//   --dm-iterations N  distribution matching iterations per class (the
+//                   protocol's: digits 1,000, Fashion-MNIST 300; gradient
+//                   matching runs N/5)
 //   --replay-added  every mix learner weighs its buffer samples by
 //                   ReplayWeight::added (the step's gradient summed over new and
 //                   buffer samples, divided by the new ones: the new data keeps
@@ -1021,6 +1024,7 @@ int main(int argc, char** argv) {
   bool log_growth = false;
   double kd_weight = 1.0;
   bool p_added = false;
+  long dm_iterations = 0;  // 0: the protocol's (digits 1,000, Fashion-MNIST 300)
   bool kd = false;
   std::string start, ms, signal = "accuracy";
   for (int i = 1; i < argc; ++i) {
@@ -1042,6 +1046,7 @@ int main(int argc, char** argv) {
     else if (a == "--log-growth") log_growth = true;
     else if (a == "--kd-weight" && i + 1 < argc) kd_weight = std::atof(argv[++i]);
     else if (a == "--replay-added") p_added = true;
+    else if (a == "--dm-iterations" && i + 1 < argc) dm_iterations = std::atol(argv[++i]);
     else if (a == "--kd") kd = true;
     else if (a == "--start" && i + 1 < argc) start = argv[++i];
     else if (a == "--ms" && i + 1 < argc) ms = argv[++i];
@@ -1050,7 +1055,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
                            " [--seeds N] [--first-seed S] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
                            " [--budget F] [--threshold A] [--min-growth-gain G] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
-                           " [--probe-signal accuracy|loss] [--kd] [--kd-weight W] [--replay-added]\n");
+                           " [--probe-signal accuracy|loss] [--kd] [--kd-weight W] [--replay-added] [--dm-iterations N]\n");
       return 2;
     }
   }
@@ -1116,6 +1121,13 @@ int main(int argc, char** argv) {
     p.dm_iterations = 300;
     p.real_batch = 128;
     p.unit = 1.0f / 255.0f;
+  }
+  if (dm_iterations != 0) {
+    if (dm_iterations < 5 || dm_iterations > 100000) {
+      std::fprintf(stderr, "continual: --dm-iterations in 5..100000\n");
+      return 2;
+    }
+    p.dm_iterations = static_cast<std::size_t>(dm_iterations);
   }
   if (model == "cnn")
     p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_kd", "distill_mix", "distill_concat",
