@@ -70,6 +70,8 @@
 //   --dm-iterations N  distribution matching iterations per class (the
 //                   protocol's: digits 1,000, Fashion-MNIST 300; gradient
 //                   matching runs N/5)
+//   --dm-lr X       distribution matching's learning rate on the synthetic
+//                   inputs (P3: 1; momentum stays 0.5)
 //   --replay-added  every mix learner weighs its buffer samples by
 //                   ReplayWeight::added (the step's gradient summed over new and
 //                   buffer samples, divided by the new ones: the new data keeps
@@ -195,6 +197,7 @@ struct Protocol {
   std::vector<unsigned> seeds;
   std::vector<std::string> methods;
   std::size_t epochs = 20, batch = 16, dm_iterations = 1000, real_batch = 0;
+  float dm_lr = 1.0f;          // distribution matching's step on the synthetic inputs (--dm-lr)
   float lr = 0.05f, unit = 1.0f / 16.0f;
   float threshold = 0.9f;      // ThresholdGrowth: grow while validation accuracy on the classes seen is below
   float min_growth_gain = -1.0f;  // ThresholdGrowth's gate (--min-growth-gain; < 0: off)
@@ -313,6 +316,7 @@ void distill_dm(const Split& s, const Protocol& p, std::size_t m, unsigned seed,
       ta::DistillConfig dc;
       dc.per_class = m;
       dc.iterations = p.dm_iterations;
+      dc.lr = p.dm_lr;
       dc.real_batch = p.real_batch;
       dc.expected = s.by_class[c].size();
       dc.seed = 7919ull * seed + c;
@@ -1025,6 +1029,7 @@ int main(int argc, char** argv) {
   double kd_weight = 1.0;
   bool p_added = false;
   long dm_iterations = 0;  // 0: the protocol's (digits 1,000, Fashion-MNIST 300)
+  double dm_lr = 1.0;
   bool kd = false;
   std::string start, ms, signal = "accuracy";
   for (int i = 1; i < argc; ++i) {
@@ -1047,6 +1052,7 @@ int main(int argc, char** argv) {
     else if (a == "--kd-weight" && i + 1 < argc) kd_weight = std::atof(argv[++i]);
     else if (a == "--replay-added") p_added = true;
     else if (a == "--dm-iterations" && i + 1 < argc) dm_iterations = std::atol(argv[++i]);
+    else if (a == "--dm-lr" && i + 1 < argc) dm_lr = std::atof(argv[++i]);
     else if (a == "--kd") kd = true;
     else if (a == "--start" && i + 1 < argc) start = argv[++i];
     else if (a == "--ms" && i + 1 < argc) ms = argv[++i];
@@ -1055,7 +1061,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "usage: continual [--dataset digits|fashion] [--model mlp|cnn] [--quick] [--csv FILE]"
                            " [--seeds N] [--first-seed S] [--methods a,b] [--time-distill] [--min-gain G] [--gain-per-flops E]"
                            " [--budget F] [--threshold A] [--min-growth-gain G] [--step-divisor D] [--log-growth] [--start W[,W2]] [--ms m1,m2]"
-                           " [--probe-signal accuracy|loss] [--kd] [--kd-weight W] [--replay-added] [--dm-iterations N]\n");
+                           " [--probe-signal accuracy|loss] [--kd] [--kd-weight W] [--replay-added] [--dm-iterations N] [--dm-lr X]\n");
       return 2;
     }
   }
@@ -1129,6 +1135,11 @@ int main(int argc, char** argv) {
     }
     p.dm_iterations = static_cast<std::size_t>(dm_iterations);
   }
+  if (!(dm_lr > 0.0 && dm_lr <= 1000.0)) {
+    std::fprintf(stderr, "continual: --dm-lr in (0, 1000]\n");
+    return 2;
+  }
+  p.dm_lr = static_cast<float>(dm_lr);
   if (model == "cnn")
     p.methods = {"naive", "joint", "replay_mix", "replay_concat", "replay_mix_kd", "distill_mix", "distill_concat",
                  "distill_mix_int8", "distill_mix_kd", "distill_mix_small", "fixed_large", "distill_grow_threshold", "distill_grow_plateau",
