@@ -74,8 +74,8 @@
 //                   inputs (P3: 1; momentum stays 0.5)
 //   --replay-added  every mix learner weighs its buffer samples by
 //                   ReplayWeight::added (the step's gradient summed over new and
-//                   buffer samples, divided by the new ones: the new data keeps
-//                   the protocol's step); their names get "_add"
+//                   buffer samples, divided by the larger part: the new data
+//                   keeps the protocol's step); their names get "_add"
 //   distill_mix_gm  gradient matching (GradientMatching) on the current model, float32
 //   distill_mix_small  distill_mix on the network at 25% width (fixed)
 //   fixed_large     the fixed large network: distill_mix at full width (the
@@ -1027,7 +1027,7 @@ int main(int argc, char** argv) {
   int step_divisor = 1;
   bool log_growth = false;
   double kd_weight = 1.0;
-  bool p_added = false;
+  bool replay_added = false;
   long dm_iterations = 0;  // 0: the protocol's (digits 1,000, Fashion-MNIST 300)
   double dm_lr = 1.0;
   bool kd = false;
@@ -1050,7 +1050,7 @@ int main(int argc, char** argv) {
     else if (a == "--step-divisor" && i + 1 < argc) step_divisor = std::atoi(argv[++i]);
     else if (a == "--log-growth") log_growth = true;
     else if (a == "--kd-weight" && i + 1 < argc) kd_weight = std::atof(argv[++i]);
-    else if (a == "--replay-added") p_added = true;
+    else if (a == "--replay-added") replay_added = true;
     else if (a == "--dm-iterations" && i + 1 < argc) dm_iterations = std::atol(argv[++i]);
     else if (a == "--dm-lr" && i + 1 < argc) dm_lr = std::atof(argv[++i]);
     else if (a == "--kd") kd = true;
@@ -1099,7 +1099,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   p.kd_weight = static_cast<float>(kd_weight);
-  p.added = p_added;
+  p.added = replay_added;
   p.kd = kd;
   if (signal != "accuracy" && signal != "loss") {
     std::fprintf(stderr, "continual: --probe-signal accuracy|loss\n");

@@ -105,10 +105,10 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
   std::uint32_t* idx = order.data();
   const bool concat = cfg.replay == Replay::concat;
   const std::size_t pool = concat ? n + b : n;  // what an epoch walks through
+  const bool added = !concat && cfg.weight == ReplayWeight::added;
   for (std::size_t i = 0; i < n + b; ++i) idx[i] = static_cast<std::uint32_t>(i);
   float x[Net::input_size];
   double loss_sum = 0.0;
-  std::size_t fresh = 0;  // new samples accepted into the minibatch (ReplayWeight::added)
   acc.clear();
   // One sample's gradient; false when the model broke (stop).
   auto add = [&](std::uint32_t k) {
@@ -129,7 +129,6 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
     if (s.ok()) {
       ++r.samples;
       if (k >= n) ++r.replayed;
-      else ++fresh;
       loss_sum += static_cast<double>(s.loss);
       return true;
     }
@@ -144,8 +143,8 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
     for (std::size_t first = 0; first < pool; first += cfg.batch) {
       const std::size_t last = first + cfg.batch < pool ? first + cfg.batch : pool;
       bool alive = true;
-      fresh = 0;
       for (std::size_t i = first; i < last && alive; ++i) alive = add(idx[i]);
+      const std::size_t fresh = acc.count();  // new samples accepted into this minibatch
       if (!concat && b > 0) {
         const std::size_t draw = cfg.batch < b ? cfg.batch : b;
         shuffle_prefix(idx + n, b, draw, rng);
@@ -156,7 +155,6 @@ TaskReport train_task(Net& net, Opt& opt, GradientAccumulator<Net>& acc, const B
         return r;
       }
       if (acc.count() == 0) continue;
-      const bool added = !concat && cfg.weight == ReplayWeight::added;
       const std::size_t replayed = acc.count() - fresh;
       const Status st = acc.apply(net, opt, added ? (fresh > replayed ? fresh : replayed) : 0);
       if (st == Status::ok) ++r.steps;
